@@ -1,0 +1,128 @@
+#include "base/fs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "base/unique_fd.h"
+
+namespace nsbox::fs {
+namespace {
+
+Result<std::string> read_all(int fd, const std::string& what) {
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno("read " + what);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Result<> write_all(int fd, std::string_view data, const std::string& what) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno("write " + what);
+    }
+    off += static_cast<size_t>(n);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::string> read_file(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return fail_errno("open " + path);
+  return read_all(fd.get(), path);
+}
+
+Result<std::string> read_file_at(int dirfd, const std::string& name) {
+  UniqueFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return fail_errno("open " + name);
+  return read_all(fd.get(), name);
+}
+
+Result<> write_file(const std::string& path, std::string_view data) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) return fail_errno("open " + path);
+  return write_all(fd.get(), data, path);
+}
+
+Result<> write_file_atomic(int dirfd, const std::string& name, std::string_view data, int mode) {
+  std::string tmp = "." + name + ".tmp";
+  UniqueFd fd(::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd) return fail_errno("create " + tmp);
+  if (auto r = write_all(fd.get(), data, tmp); !r) {
+    ::unlinkat(dirfd, tmp.c_str(), 0);
+    return r;
+  }
+  fd.reset();
+  if (::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) < 0) {
+    int e = errno;
+    ::unlinkat(dirfd, tmp.c_str(), 0);
+    return fail_errno("rename " + tmp + " to " + name, e);
+  }
+  return {};
+}
+
+Result<> write_file_atomic(const std::string& path, std::string_view data, int mode) {
+  auto slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dfd) return fail_errno("open " + dir);
+  if (auto r = write_file_atomic(dfd.get(), name, data, mode); !r) {
+    return fail(std::move(r.error().context("write " + path)));
+  }
+  return {};
+}
+
+Result<> mkdir_p(const std::string& path, int mode) {
+  if (path.empty()) return {};
+  std::string cur;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    cur = path.substr(0, j);
+    if (!cur.empty() && ::mkdir(cur.c_str(), static_cast<mode_t>(mode)) < 0 && errno != EEXIST) {
+      return fail_errno("mkdir " + cur);
+    }
+    i = j + 1;
+  }
+  return {};
+}
+
+void remove_tree(const std::string& path) {
+  DIR* d = ::opendir(path.c_str());
+  if (d != nullptr) {
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n == "." || n == "..") continue;
+      std::string p = path + "/" + n;
+      if (e->d_type == DT_DIR) {
+        remove_tree(p);
+      } else {
+        ::unlink(p.c_str());
+      }
+    }
+    ::closedir(d);
+  }
+  ::rmdir(path.c_str());
+}
+
+bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+}  // namespace nsbox::fs

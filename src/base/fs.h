@@ -1,0 +1,23 @@
+// Small file helpers shared by the state store, cgroups and the container init.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "base/error.h"
+
+namespace nsbox::fs {
+
+Result<std::string> read_file(const std::string& path);
+Result<std::string> read_file_at(int dirfd, const std::string& name);
+// Write the whole buffer to an existing file (proc and cgroup files: no O_CREAT, no O_TRUNC).
+Result<> write_file(const std::string& path, std::string_view data);
+// Create or replace `name` in dirfd atomically: temp file, fsync-free write, rename.
+Result<> write_file_atomic(int dirfd, const std::string& name, std::string_view data, int mode = 0644);
+Result<> write_file_atomic(const std::string& path, std::string_view data, int mode = 0644);
+Result<> mkdir_p(const std::string& path, int mode = 0755);
+// Remove a directory tree (state directories only; never crosses mounts it does not own).
+void remove_tree(const std::string& path);
+bool exists(const std::string& path);
+
+}  // namespace nsbox::fs

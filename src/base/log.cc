@@ -1,0 +1,104 @@
+#include "base/log.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <string>
+
+namespace nsbox::log {
+namespace {
+
+int g_fd = -1;
+bool g_json = false;
+bool g_debug = false;
+
+const char* level_name(Level l) {
+  switch (l) {
+    case Level::kDebug: return "debug";
+    case Level::kInfo: return "info";
+    case Level::kWarn: return "warning";
+    case Level::kError: return "error";
+  }
+  return "info";
+}
+
+std::string now_rfc3339() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  tm t{};
+  gmtime_r(&ts.tv_sec, &t);
+  char buf[64];
+  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+  snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
+  return buf;
+}
+
+void write_all(int fd, const std::string& s) {
+  size_t off = 0;
+  while (off < s.size()) {
+    ssize_t w = ::write(fd, s.data() + off, s.size() - off);
+    if (w <= 0) return;
+    off += static_cast<size_t>(w);
+  }
+}
+
+}  // namespace
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char b[8];
+          snprintf(b, sizeof b, "\\u%04x", c);
+          out += b;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out;
+}
+
+void configure(const std::string& path, bool json, bool debug) {
+  g_json = json;
+  g_debug = debug;
+  if (!path.empty()) {
+    g_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  }
+}
+
+bool debug_enabled() { return g_debug; }
+
+void write(Level level, std::string_view msg) {
+  if (g_fd >= 0) {
+    std::string line;
+    if (g_json) {
+      line = "{\"level\":\"" + std::string(level_name(level)) + "\",\"msg\":\"" + json_escape(msg) +
+             "\",\"time\":\"" + now_rfc3339() + "\"}\n";
+    } else {
+      line = now_rfc3339() + " " + level_name(level) + ": " + std::string(msg) + "\n";
+    }
+    write_all(g_fd, line);
+  }
+  // Errors and warnings always reach the caller's stderr; debug only when there is no log file.
+  if (level >= Level::kWarn || g_fd < 0) {
+    std::string line = "nsbox: ";
+    if (level == Level::kWarn) line += "warning: ";
+    if (level == Level::kDebug) line += "debug: ";
+    line += msg;
+    line += "\n";
+    write_all(2, line);
+  }
+}
+
+}  // namespace nsbox::log

@@ -1,0 +1,44 @@
+// Cgroup placement for a container: one directory per mounted hierarchy (v1 controllers,
+// the v2 unified tree, or both on a hybrid host), created at create and removed at delete.
+// Resource limits are applied by the manager in issue #3; this is the placement core.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+
+namespace nsbox::cgroup {
+
+struct Hierarchy {
+  std::string mountpoint;  // /sys/fs/cgroup/memory
+  std::string fstype;      // cgroup or cgroup2
+  std::string options;     // super options of a v1 mount: "rw,memory"
+  std::string controllers; // from /proc/self/cgroup: "memory", "name=systemd", "" for v2
+  std::string own_path;    // this process's cgroup relative to the mount root
+};
+
+// The hierarchies this process is in that are mounted, in /proc/self/cgroup order.
+Result<std::vector<Hierarchy>> discover();
+// Pure part of discover(), for tests: the two files' contents.
+std::vector<Hierarchy> discover_from(const std::string& proc_cgroup, const std::string& mountinfo);
+
+// Directory of the container's cgroup within hierarchy `h` for the spec's cgroupsPath:
+// absolute paths are taken from the hierarchy root, relative ones below our own cgroup.
+std::string container_dir(const Hierarchy& h, const std::string& cgroups_path);
+
+struct Placement {
+  std::vector<std::string> leaves;   // the container's directory in each hierarchy
+  std::vector<std::string> created;  // every directory we made, parents first
+};
+
+// Create the container's directories (missing parents too). On failure nothing is left.
+Result<Placement> create(const std::vector<Hierarchy>& hs, const std::string& cgroups_path);
+// Move `pid` into every directory.
+Result<> enter(const std::vector<std::string>& dirs, pid_t pid);
+// Remove the directories we created (deepest first); retries briefly while the last tasks exit.
+Result<> destroy(const std::vector<std::string>& dirs);
+
+}  // namespace nsbox::cgroup

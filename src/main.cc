@@ -1,0 +1,71 @@
+// nsbox: an OCI runtime. Global flags, then the verb.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "base/log.h"
+#include "cli/args.h"
+#include "cli/commands.h"
+
+#ifndef NSBOX_VERSION
+#define NSBOX_VERSION "0.0.0"
+#endif
+
+namespace {
+
+void print_help() {
+  std::printf(
+      "nsbox - an OCI container runtime\n\n"
+      "usage: nsbox [global options] command [command options] [arguments...]\n\n"
+      "commands:\n");
+  for (const auto& c : nsbox::cli::commands()) std::printf("  %-11s %s\n", c.name, c.summary);
+  std::printf(
+      "\nglobal options:\n"
+      "  --root DIR              state directory (default /run/nsbox)\n"
+      "  --log FILE              also write log messages to FILE\n"
+      "  --log-format text|json  format of the log file (default text)\n"
+      "  --debug                 log debug messages\n"
+      "  --systemd-cgroup        use the systemd cgroup driver (not supported yet)\n"
+      "  --version, -v           print the version\n"
+      "  --help, -h              print this help\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  using nsbox::cli::FlagSpec;
+  const std::vector<FlagSpec> globals = {
+      {{"root"}, true},   {{"log"}, true},      {{"log-format"}, true}, {{"debug"}},
+      {{"systemd-cgroup"}}, {{"criu"}, true},   {{"rootless"}, true},   {{"version", "v"}},
+      {{"help", "h"}}};
+  auto p = nsbox::cli::parse(args, globals, false);
+  if (!p) {
+    std::fprintf(stderr, "nsbox: %s\n", p.error().what().c_str());
+    return 1;
+  }
+  std::string format = p->get("log-format", "text");
+  if (format != "text" && format != "json") {
+    std::fprintf(stderr, "nsbox: --log-format: unknown format \"%s\" (text or json)\n", format.c_str());
+    return 1;
+  }
+  nsbox::log::configure(p->get("log"), format == "json", p->flag("debug"));
+  if (p->flag("version")) {
+    std::printf("nsbox version %s\nspec: 1.3.0\n", NSBOX_VERSION);
+    return 0;
+  }
+  if (p->args.empty() || p->flag("help")) {
+    print_help();
+    return p->args.empty() && !p->flag("help") ? 1 : 0;
+  }
+  nsbox::runtime::Globals g;
+  g.root = p->get("root", "/run/nsbox");
+  g.systemd_cgroup = p->flag("systemd-cgroup");
+  const std::string verb = p->args[0];
+  std::vector<std::string> rest(p->args.begin() + 1, p->args.end());
+  for (const auto& c : nsbox::cli::commands()) {
+    if (verb == c.name) return c.run(g, rest);
+  }
+  nsbox::log::error("unknown command \"" + verb + "\" (see nsbox --help)");
+  return 1;
+}

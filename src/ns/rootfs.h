@@ -1,0 +1,36 @@
+// The container's file system, built inside its new mount namespace before pivot_root.
+// Every mount target and device path is resolved inside the rootfs (openat2 with
+// RESOLVE_IN_ROOT), so a symlink in an image can never point a mount at the host.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+#include "cgroup/cgroup.h"
+#include "spec/config.h"
+
+namespace nsbox::ns {
+
+struct RootfsContext {
+  const spec::Config* cfg = nullptr;
+  bool in_user_ns = false;  // mknod is refused: bind-mount host device nodes instead
+  std::vector<cgroup::Hierarchy> hierarchies;
+  std::vector<std::string> cgroup_leaves;
+};
+
+// Make the mount tree private to us and bind the rootfs onto itself.
+Result<UniqueFd> prepare_rootfs(const spec::Config& cfg);
+// Mount config.mounts, create devices and /dev links, all inside `rootfd`.
+Result<> mount_all(const RootfsContext& ctx, int rootfd);
+// Switch root: pivot_root (or MS_MOVE + chroot when `no_pivot`).
+Result<> enter_rootfs(const spec::Config& cfg, bool no_pivot);
+// After the switch: masked and read-only paths, read-only root.
+Result<> finish_rootfs(const spec::Config& cfg);
+
+// Resolve `path` inside the directory `rootfd`, creating missing components (a directory,
+// or an empty file as the last component when `want_dir` is false). Returns an O_PATH fd.
+Result<UniqueFd> open_in_root(int rootfd, const std::string& path, bool create, bool want_dir);
+
+}  // namespace nsbox::ns

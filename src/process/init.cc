@@ -1,0 +1,195 @@
+// The container process: everything between clone and execve, in the order the kernel
+// requires. Errors before `start` go back to the runtime over the sync socket; errors after
+// it (execve itself) go to the `start` command over the exec connection.
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "base/fs.h"
+#include "base/unique_fd.h"
+#include "net/loopback.h"
+#include "ns/rootfs.h"
+#include "process/exec_path.h"
+#include "process/spawn.h"
+#include "process/sync.h"
+#include "runtime/hooks.h"
+#include "security/caps.h"
+
+#ifndef KEYCTL_JOIN_SESSION_KEYRING
+#define KEYCTL_JOIN_SESSION_KEYRING 1
+#endif
+
+namespace nsbox::process {
+namespace {
+
+using spec::NsKind;
+
+Result<> set_sysctls(const spec::Config& cfg) {
+  for (const auto& [k, v] : cfg.linux.sysctl) {
+    std::string path = "/proc/sys/" + k;
+    for (size_t i = 10; i < path.size(); ++i) {
+      if (path[i] == '.') path[i] = '/';
+    }
+    TRY_CTX(fs::write_file(path, v), "sysctl " + k);
+  }
+  return {};
+}
+
+Result<> set_rlimits(const spec::Process& p) {
+  for (const auto& r : p.rlimits) {
+    rlimit rl{r.soft, r.hard};
+    if (::setrlimit(r.resource, &rl) < 0) return fail_errno("setrlimit " + r.name);
+  }
+  return {};
+}
+
+Result<> setup_fs(const SpawnOptions& o, int sync_fd, std::string& hook_state) {
+  const spec::Config& cfg = *o.cfg;
+  UniqueFd rootfd;
+  bool own_mnt = cfg.new_ns(NsKind::kMount);
+  if (own_mnt) {
+    rootfd = TRY(ns::prepare_rootfs(cfg));
+    ns::RootfsContext ctx;
+    ctx.cfg = &cfg;
+    ctx.in_user_ns = cfg.find_ns(NsKind::kUser) != nullptr;
+    ctx.hierarchies = o.hierarchies;
+    ctx.cgroup_leaves = o.cgroup_leaves;
+    TRY(ns::mount_all(ctx, rootfd.get()));
+  }
+  TRY(send_msg(sync_fd, Msg::kRunHooks));
+  auto m = TRY(expect_msg(sync_fd, Msg::kHooksDone));
+  hook_state = m.text;
+  TRY(runtime::run_hooks(cfg.hooks.create_container, "createContainer", hook_state));
+  if (own_mnt) {
+    TRY(ns::enter_rootfs(cfg, o.no_pivot));
+    TRY(ns::finish_rootfs(cfg));
+  }
+  return {};
+}
+
+Result<std::string> setup(const SpawnOptions& o, int sync_fd, std::string& hook_state) {
+  const spec::Config& cfg = *o.cfg;
+  const spec::Process& p = *cfg.process;
+  TRY(expect_msg(sync_fd, Msg::kGo));
+  if (cfg.new_ns(NsKind::kUser)) {
+    // Become the namespace's root (the maps are written now) so that files we create in the
+    // rootfs belong to the container, not to the host's root.
+    if (::setresgid(0, 0, 0) < 0 && errno != EINVAL) return fail_errno("setresgid 0");
+    if (::setresuid(0, 0, 0) < 0 && errno != EINVAL) return fail_errno("setresuid 0");
+  }
+  if (cfg.new_ns(NsKind::kCgroup) && ::unshare(CLONE_NEWCGROUP) < 0) {
+    return fail_errno("unshare cgroup namespace");
+  }
+  if (cfg.new_ns(NsKind::kNetwork)) TRY(net::loopback_up());
+  if (!cfg.hostname.empty() && ::sethostname(cfg.hostname.data(), cfg.hostname.size()) < 0) {
+    return fail_errno("sethostname");
+  }
+  if (!cfg.domainname.empty() &&
+      ::setdomainname(cfg.domainname.data(), cfg.domainname.size()) < 0) {
+    return fail_errno("setdomainname");
+  }
+  TRY(setup_fs(o, sync_fd, hook_state));
+  TRY(set_sysctls(cfg));
+  if (::setsid() < 0) return fail_errno("setsid");
+  if (!o.no_new_keyring) {
+    // A fresh session keyring keeps the container away from the caller's keys. Kernels
+    // without keyrings (ENOSYS) or with them denied (EACCES in some sandboxes) are tolerated,
+    // as runc does.
+    std::string name = "_ses." + o.id;
+    if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.c_str()) < 0 && errno != ENOSYS &&
+        errno != EACCES && errno != EDQUOT) {
+      return fail_errno("join session keyring");
+    }
+  }
+  if (p.oom_score_adj) {
+    TRY_CTX(fs::write_file("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj)),
+            "set oom_score_adj");
+  }
+  TRY(set_rlimits(p));
+  bool cwd_done = ::chdir(p.cwd.c_str()) == 0;
+  if (!cwd_done && errno == ENOENT) {
+    TRY_CTX(fs::mkdir_p(p.cwd), "create cwd");
+    cwd_done = ::chdir(p.cwd.c_str()) == 0;
+  }
+  if (!cwd_done && errno != EACCES) return fail_errno("chdir to cwd " + p.cwd);
+  std::string exe = TRY(look_path(p.args[0], p.env));
+  bool set_groups = true;
+  if (cfg.find_ns(NsKind::kUser) != nullptr) {
+    auto sg = fs::read_file("/proc/self/setgroups");
+    set_groups = !sg || sg->find("deny") == std::string::npos;
+  }
+  TRY(security::switch_user(p, set_groups));
+  if (!cwd_done && ::chdir(p.cwd.c_str()) < 0) return fail_errno("chdir to cwd " + p.cwd);
+  if (p.user.umask) ::umask(*p.user.umask);
+  // Only 0-2 and the preserved descriptors may reach the container program.
+  for (int fd = 3; fd < 3 + o.preserve_fds; ++fd) {
+    int fl = ::fcntl(fd, F_GETFD);
+    if (fl >= 0) ::fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
+  }
+  if (::syscall(SYS_close_range, 3 + o.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+    return fail_errno("close_range");
+  }
+  return exe;
+}
+
+}  // namespace
+
+void container_init(const SpawnOptions& o, int sync_fd, bool parent_is_runtime) {
+  const spec::Config& cfg = *o.cfg;
+  for (int fd : o.close_in_child) ::close(fd);
+  // `run` blocks signals to forward them; the container starts with none blocked.
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  // If the runtime dies during setup the half-made container must die with it. (On the slow
+  // path the parent is the intermediate, which exits at once; a closed sync socket ends
+  // the setup there instead.)
+  if (parent_is_runtime) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  std::string hook_state;
+  auto exe = setup(o, sync_fd, hook_state);
+  if (!exe) {
+    (void)send_error(sync_fd, exe.error());
+    ::_exit(1);
+  }
+  // From here on the process outlives `create`: no death signal.
+  if (parent_is_runtime) ::prctl(PR_SET_PDEATHSIG, 0);
+  if (!send_msg(sync_fd, Msg::kReady)) ::_exit(1);
+  int conn;
+  do {
+    conn = ::accept4(o.exec_listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+  } while (conn < 0 && errno == EINTR);
+  if (conn < 0) ::_exit(1);
+  ::close(o.exec_listen_fd);
+  ::close(sync_fd);
+  auto report = [&](const Error& e) {
+    std::string msg = e.what();
+    (void)::send(conn, msg.data(), msg.size(), MSG_NOSIGNAL);
+    ::_exit(127);
+  };
+  if (auto r = runtime::run_hooks(cfg.hooks.start_container, "startContainer", hook_state); !r) {
+    report(r.error());
+  }
+  if (cfg.process->no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+    report(Error(errno, "set no_new_privs"));
+  }
+  std::vector<char*> argv, envp;
+  for (const auto& a : cfg.process->args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const auto& e : cfg.process->env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  ::execve(exe->c_str(), argv.data(), envp.data());
+  report(Error(errno, "exec \"" + cfg.process->args[0] + "\""));
+  ::_exit(127);
+}
+
+}  // namespace nsbox::process

@@ -1,0 +1,46 @@
+// Creating the container process: clone3 with the namespace flags, then the numbered
+// handshake of process/sync.h until the process waits for `start` on the exec socket.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "cgroup/cgroup.h"
+#include "spec/config.h"
+
+namespace nsbox::process {
+
+struct SpawnOptions {
+  const spec::Config* cfg = nullptr;
+  std::string id;
+  bool no_pivot = false;
+  bool no_new_keyring = false;
+  int preserve_fds = 0;
+  int exec_listen_fd = -1;  // listening socket that `start` connects to
+  // Runtime descriptors the container process must close at once: the state directory
+  // carries the flock, which a copy in the child would hold until execve.
+  std::vector<int> close_in_child;
+  std::vector<cgroup::Hierarchy> hierarchies;
+  std::vector<std::string> cgroup_leaves;
+  // Runs the runtime-namespace hooks (prestart, createRuntime) for container pid `pid`;
+  // returns the state JSON that the container-side hooks get on stdin.
+  std::function<Result<std::string>(pid_t pid)> on_mounts_ready;
+};
+
+struct Spawned {
+  pid_t pid = 0;             // host pid of the container process
+  bool is_our_child = false;  // false when an intermediate process forked it
+};
+
+// On error the container process is killed and reaped before returning.
+Result<Spawned> spawn_container(const SpawnOptions& o);
+
+// The container process side (process/init.cc). Never returns. `parent_is_runtime`: the
+// runtime itself is the parent, so a parent-death signal guards the setup.
+[[noreturn]] void container_init(const SpawnOptions& o, int sync_fd, bool parent_is_runtime);
+
+}  // namespace nsbox::process

@@ -1,0 +1,37 @@
+// The create handshake between the runtime (parent) and the container process (child)
+// over a SOCK_SEQPACKET socketpair: one message a packet, in a fixed order.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/error.h"
+
+namespace nsbox::process {
+
+enum class Msg : uint32_t {
+  kNeedMaps = 1,  // child (slow path): unshared its user namespace, write its id maps
+  kMapsDone,      // parent: maps written
+  kChildPid,      // intermediate (slow path): value = host pid of the container process
+  kGo,            // parent: maps written, cgroups joined: set up the container
+  kRunHooks,      // child: mounts ready, run prestart/createRuntime hooks
+  kHooksDone,     // parent: hooks ran; text = state JSON for the container-side hooks
+  kReady,         // child: waiting for `start`
+  kError,         // child: setup failed; err = errno, text = message
+};
+
+struct SyncMsg {
+  Msg type{};
+  int32_t err = 0;
+  int64_t value = 0;
+  std::string text;
+};
+
+Result<> send_msg(int fd, Msg type, int64_t value = 0, const std::string& text = {});
+Result<> send_error(int fd, const Error& e);
+// Blocks for the next packet. A closed peer is an error ("container process exited").
+Result<SyncMsg> recv_msg(int fd);
+// Receive and check the type; a kError packet becomes that Error.
+Result<SyncMsg> expect_msg(int fd, Msg want);
+
+}  // namespace nsbox::process

@@ -1,0 +1,379 @@
+#include "runtime/container.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstring>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "base/defer.h"
+#include "base/fs.h"
+#include "base/log.h"
+#include "cgroup/cgroup.h"
+#include "process/spawn.h"
+#include "runtime/hooks.h"
+#include "runtime/store.h"
+#include "spec/config.h"
+#include "spec/state.h"
+
+namespace nsbox::runtime {
+namespace {
+
+using spec::NsKind;
+using spec::Status;
+
+std::string now_rfc3339() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  tm t{};
+  gmtime_r(&ts.tv_sec, &t);
+  char buf[64];
+  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+  snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
+  return buf;
+}
+
+Result<std::string> absolute(const std::string& p) {
+  std::string path = p.empty() ? "." : p;
+  char buf[PATH_MAX];
+  if (::realpath(path.c_str(), buf) == nullptr) return fail_errno("bundle " + path);
+  return std::string(buf);
+}
+
+int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
+// Signal the recorded container process, refusing if its pid now names another process.
+Result<> signal_init(const spec::State& st, int sig) {
+  UniqueFd pidfd(pidfd_open(st.pid));
+  if (!pidfd) return fail_errno("open container process " + std::to_string(st.pid));
+  // The pidfd pins the process: if the start time still matches now, it is ours.
+  if (proc_info(st.pid).start_time != st.start_time) return fail("container not running");
+  if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) < 0) {
+    return fail_errno("signal container process");
+  }
+  return {};
+}
+
+std::vector<pid_t> cgroup_pids(const spec::State& st) {
+  std::vector<pid_t> out;
+  for (const auto& leaf : st.cgroup_leaves) {
+    auto procs = fs::read_file(leaf + "/cgroup.procs");
+    if (!procs) continue;
+    size_t i = 0;
+    while (i < procs->size()) {
+      size_t j = procs->find('\n', i);
+      if (j == std::string::npos) j = procs->size();
+      if (j > i) out.push_back(std::stoi(procs->substr(i, j - i)));
+      i = j + 1;
+    }
+    break;  // every hierarchy holds the same processes
+  }
+  return out;
+}
+
+void thaw(const spec::State& st) {
+  for (const auto& leaf : st.cgroup_leaves) {
+    (void)fs::write_file(leaf + "/freezer.state", "THAWED");
+    (void)fs::write_file(leaf + "/cgroup.freeze", "0");
+  }
+}
+
+// SIGKILL the container and wait until its init has exited.
+void kill_and_wait(const spec::State& st) {
+  UniqueFd pidfd(pidfd_open(st.pid));
+  bool ours = pidfd && proc_info(st.pid).start_time == st.start_time;
+  if (ours) ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+  // Without its own pid namespace the container's other processes outlive its init.
+  if (!st.own_pid_ns) {
+    for (pid_t p : cgroup_pids(st)) ::kill(p, SIGKILL);
+  }
+  thaw(st);  // a frozen task cannot act on SIGKILL until thawed (cgroup v1)
+  if (ours) {
+    pollfd p{pidfd.get(), POLLIN, 0};
+    ::poll(&p, 1, 10000);
+  }
+}
+
+std::string state_for_hooks(const spec::State& st, Status s) {
+  return spec::oci_state_json(st, s, false);
+}
+
+bool has_limits(const spec::Config& cfg) { return cfg.linux.has_resources; }
+
+}  // namespace
+
+Result<Created> create(const Globals& g, const CreateOptions& o) {
+  TRY(validate_id(o.id));
+  if (g.systemd_cgroup) {
+    return fail("--systemd-cgroup: the systemd cgroup driver is not supported by this nsbox version");
+  }
+  std::string bundle = TRY(absolute(o.bundle));
+  spec::Config cfg = TRY(spec::load_config(bundle));
+  std::string file = bundle + "/config.json";
+  if (!cfg.process) return fail(file + ": process: required to create a container");
+  if (cfg.find_ns(NsKind::kMount) == nullptr) {
+    return fail(file + ": linux.namespaces: a mount namespace is required");
+  }
+  if (cfg.process->terminal) {
+    if (o.console_socket.empty()) {
+      return fail("cannot allocate tty if nsbox will detach without setting console socket");
+    }
+    return fail(file + ": process.terminal: terminals are not supported by this nsbox version");
+  }
+  if (cfg.linux.cgroups_path.find(':') != std::string::npos) {
+    return fail(file + ": linux.cgroupsPath: \"" + cfg.linux.cgroups_path +
+                "\" is a systemd slice path; the systemd cgroup driver is not supported");
+  }
+  if (has_limits(cfg)) log::warn("linux.resources: limits are not applied by this nsbox version");
+
+  auto dir = TRY(ContainerDir::create(g.root, o.id));
+  Defer drop_dir([&] { dir.remove(); });
+
+  auto hierarchies = TRY(cgroup::discover());
+  std::string cg_path = cfg.linux.cgroups_path.empty() ? "nsbox-" + o.id : cfg.linux.cgroups_path;
+  auto placement = TRY(cgroup::create(hierarchies, cg_path));
+  Defer drop_cgroups([&] { (void)cgroup::destroy(placement.created); });
+
+  UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!listener) return fail_errno("exec socket");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string sock_path = dir.fd_relative(kExecSocket);
+  std::strncpy(addr.sun_path, sock_path.c_str(), sizeof addr.sun_path - 1);
+  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 ||
+      ::listen(listener.get(), 1) < 0) {
+    return fail_errno("exec socket " + dir.path() + "/" + kExecSocket);
+  }
+
+  spec::State st;
+  st.oci_version = cfg.oci_version;
+  st.id = o.id;
+  st.bundle = bundle;
+  st.rootfs = cfg.root;
+  st.created = now_rfc3339();
+  st.owner = ::geteuid();
+  st.annotations = cfg.annotations;
+  st.cgroup_leaves = placement.leaves;
+  st.cgroup_created = placement.created;
+  st.own_pid_ns = cfg.new_ns(NsKind::kPid);
+  st.poststart = cfg.hooks.poststart;
+  st.poststop = cfg.hooks.poststop;
+
+  process::SpawnOptions so;
+  so.cfg = &cfg;
+  so.id = o.id;
+  so.no_pivot = o.no_pivot;
+  so.no_new_keyring = o.no_new_keyring;
+  so.preserve_fds = o.preserve_fds;
+  so.exec_listen_fd = listener.get();
+  so.close_in_child = {dir.fd()};
+  so.hierarchies = hierarchies;
+  so.cgroup_leaves = placement.leaves;
+  so.on_mounts_ready = [&](pid_t pid) -> Result<std::string> {
+    st.pid = pid;
+    std::string creating = state_for_hooks(st, Status::kCreating);
+    TRY(run_hooks(cfg.hooks.prestart, "prestart", creating));
+    TRY(run_hooks(cfg.hooks.create_runtime, "createRuntime", creating));
+    return creating;
+  };
+  auto spawned = TRY(spawn_container(so));
+  listener.reset();
+  st.pid = spawned.pid;
+  st.start_time = proc_info(spawned.pid).start_time;
+  Defer kill_container([&] { kill_and_wait(st); });
+
+  TRY_CTX(dir.save(st), "save state");
+  if (!o.pid_file.empty()) {
+    std::string pf = o.pid_file[0] == '/' ? o.pid_file : TRY(absolute(".")) + "/" + o.pid_file;
+    TRY_CTX(fs::write_file_atomic(pf, std::to_string(spawned.pid)), "pid file");
+  }
+  kill_container.dismiss();
+  drop_cgroups.dismiss();
+  drop_dir.dismiss();
+  return Created{spawned.pid, spawned.is_our_child};
+}
+
+Result<> start(const Globals& g, const std::string& id) {
+  auto dir = TRY(ContainerDir::open(g.root, id, true));
+  auto st = TRY(dir.load());
+  switch (current_status(st, dir)) {
+    case Status::kCreated: break;
+    case Status::kStopped: return fail("cannot start a container that has stopped");
+    default: return fail("cannot start an already running container");
+  }
+  UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!s) return fail_errno("socket");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string sock_path = dir.fd_relative(kExecSocket);
+  std::strncpy(addr.sun_path, sock_path.c_str(), sizeof addr.sun_path - 1);
+  int rc = ::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::unlinkat(dir.fd(), kExecSocket, 0);
+  if (rc < 0) return fail("cannot start a container that has stopped");
+  // The container closes the connection by execve (close-on-exec) or sends why it failed.
+  std::string err;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(s.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    err.append(buf, static_cast<size_t>(n));
+  }
+  if (!err.empty()) return fail(err);
+  if (auto r = run_hooks(st.poststart, "poststart", state_for_hooks(st, Status::kRunning)); !r) {
+    log::warn(r.error().what());
+  }
+  return {};
+}
+
+Result<> kill(const Globals& g, const std::string& id, int sig, bool all) {
+  auto dir = TRY(ContainerDir::open(g.root, id, false));
+  auto st = TRY(dir.load());
+  if (current_status(st, dir) == Status::kStopped) return fail("container not running");
+  if (all) {
+    for (pid_t p : cgroup_pids(st)) ::kill(p, sig);
+    return {};
+  }
+  return signal_init(st, sig);
+}
+
+Result<> remove(const Globals& g, const std::string& id, bool force) {
+  TRY(validate_id(id));
+  if (force && !fs::exists(g.root + "/" + id)) return {};
+  auto dir = TRY(ContainerDir::open(g.root, id, true));
+  auto loaded = dir.load();
+  if (!loaded) {
+    if (!force) return fail(std::move(loaded.error()));
+    dir.remove();
+    return {};
+  }
+  const spec::State& st = *loaded;
+  Status status = current_status(st, dir);
+  if ((status == Status::kRunning || status == Status::kPaused) && !force) {
+    return fail("cannot delete container \"" + id + "\" that is not stopped: " +
+                spec::status_name(status));
+  }
+  if (status != Status::kStopped) kill_and_wait(st);
+  if (!st.own_pid_ns) {
+    for (pid_t p : cgroup_pids(st)) ::kill(p, SIGKILL);
+  }
+  Result<> res = cgroup::destroy(st.cgroup_created);
+  if (auto r = run_hooks(st.poststop, "poststop", state_for_hooks(st, Status::kStopped)); !r) {
+    log::warn(r.error().what());
+  }
+  dir.remove();
+  return res;
+}
+
+Result<std::string> state(const Globals& g, const std::string& id) {
+  auto dir = TRY(ContainerDir::open(g.root, id, false));
+  auto st = TRY(dir.load());
+  return spec::oci_state_json(st, current_status(st, dir), true) + "\n";
+}
+
+Result<std::string> list(const Globals& g, const std::string& format, bool quiet) {
+  struct Row {
+    spec::State st;
+    Status status;
+  };
+  std::vector<Row> rows;
+  for (const auto& id : list_ids(g.root)) {
+    auto dir = ContainerDir::open(g.root, id, false);
+    if (!dir) continue;
+    auto st = dir->load();
+    if (!st) continue;
+    rows.push_back({*st, current_status(*st, *dir)});
+  }
+  std::string out;
+  if (quiet) {
+    for (const auto& r : rows) out += r.st.id + "\n";
+    return out;
+  }
+  if (format == "json") {
+    nlohmann::ordered_json a = nlohmann::ordered_json::array();
+    for (const auto& r : rows) a.push_back(nlohmann::ordered_json::parse(spec::oci_state_json(r.st, r.status, false)));
+    return a.dump() + "\n";
+  }
+  if (format != "table") return fail("invalid format option \"" + format + "\" (table or json)");
+  std::vector<std::vector<std::string>> cells = {{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
+  for (const auto& r : rows) {
+    cells.push_back({r.st.id, std::to_string(r.status == Status::kStopped ? 0 : r.st.pid),
+                     spec::status_name(r.status), r.st.bundle, r.st.created,
+                     r.st.owner == 0 ? "root" : std::to_string(r.st.owner)});
+  }
+  // Columns as Go's tabwriter lays them out for runc (minimum width 12, padding 3).
+  std::vector<size_t> width(6, 12);
+  for (const auto& row : cells) {
+    for (size_t c = 0; c + 1 < row.size(); ++c) width[c] = std::max(width[c], row[c].size() + 3);
+  }
+  for (const auto& row : cells) {
+    for (size_t c = 0; c < row.size(); ++c) {
+      out += row[c];
+      if (c + 1 < row.size()) out += std::string(width[c] - row[c].size(), ' ');
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+Result<int> run(const Globals& g, const CreateOptions& o, bool detach) {
+  static constexpr int kForwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1,
+                                       SIGUSR2, SIGALRM, SIGCONT, SIGWINCH};
+  sigset_t mask, old;
+  sigemptyset(&mask);
+  UniqueFd sfd;
+  if (!detach) {
+    // Become the reaper of the container process even when an intermediate forked it, and
+    // collect signals in order: the child's exit and those we pass on to it.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    sigaddset(&mask, SIGCHLD);
+    for (int s : kForwarded) sigaddset(&mask, s);
+    ::sigprocmask(SIG_BLOCK, &mask, &old);
+    sfd.reset(::signalfd(-1, &mask, SFD_CLOEXEC));
+    if (!sfd) return fail_errno("signalfd");
+  }
+  auto created = TRY(create(g, o));
+  if (auto r = start(g, o.id); !r) {
+    (void)remove(g, o.id, true);
+    return fail(std::move(r.error()));
+  }
+  if (detach) return 0;
+  int code = 0;
+  for (bool done = false; !done;) {
+    signalfd_siginfo si{};
+    if (::read(sfd.get(), &si, sizeof si) != sizeof si) {
+      if (errno == EINTR) continue;
+      return fail_errno("read signalfd");
+    }
+    if (si.ssi_signo != SIGCHLD) {
+      ::kill(created.pid, static_cast<int>(si.ssi_signo));
+      continue;
+    }
+    for (;;) {
+      int status = 0;
+      pid_t p = ::waitpid(-1, &status, WNOHANG);
+      if (p <= 0) break;
+      if (p == created.pid) {
+        code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        done = true;
+      }
+    }
+  }
+  auto r = remove(g, o.id, true);
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+  if (!r) return fail(std::move(r.error()));
+  return code;
+}
+
+}  // namespace nsbox::runtime

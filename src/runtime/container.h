@@ -1,0 +1,43 @@
+// The OCI lifecycle operations, one function per verb; the CLI layer only parses flags.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "base/error.h"
+
+namespace nsbox::runtime {
+
+struct Globals {
+  std::string root = "/run/nsbox";
+  bool systemd_cgroup = false;
+};
+
+struct CreateOptions {
+  std::string id;
+  std::string bundle;  // as given; resolved to an absolute path
+  std::string pid_file;
+  std::string console_socket;
+  bool no_pivot = false;
+  bool no_new_keyring = false;
+  int preserve_fds = 0;
+};
+
+struct Created {
+  pid_t pid = 0;
+  bool is_our_child = false;
+};
+
+// create: on error nothing is left (no process, cgroup, state directory).
+Result<Created> create(const Globals& g, const CreateOptions& o);
+Result<> start(const Globals& g, const std::string& id);
+Result<> kill(const Globals& g, const std::string& id, int sig, bool all);
+Result<> remove(const Globals& g, const std::string& id, bool force);
+Result<std::string> state(const Globals& g, const std::string& id);
+Result<std::string> list(const Globals& g, const std::string& format, bool quiet);
+// run: create + start + wait + delete (or only create + start with detach). Returns the
+// exit status to exit with: the container's, or 128+N for signal N.
+Result<int> run(const Globals& g, const CreateOptions& o, bool detach);
+
+}  // namespace nsbox::runtime

@@ -1,0 +1,19 @@
+// OCI hooks: each runs as a child process with the container state on stdin,
+// its own args and env, and a timeout after which it is killed.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "spec/config.h"
+
+namespace nsbox::runtime {
+
+// Run one hook to completion. Error if it cannot start, exits non-zero, or times out.
+Result<> run_hook(const spec::Hook& hook, const std::string& state_json);
+// Run a list in order, stopping at the first failure; `stage` names it in the error.
+Result<> run_hooks(const std::vector<spec::Hook>& hooks, const std::string& stage,
+                   const std::string& state_json);
+
+}  // namespace nsbox::runtime

@@ -1,0 +1,91 @@
+#include "security/caps.h"
+
+#include <grp.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "base/fs.h"
+
+namespace nsbox::security {
+namespace {
+
+int last_cap() {
+  static int last = [] {
+    auto s = fs::read_file("/proc/sys/kernel/cap_last_cap");
+    return s ? std::stoi(*s) : CAP_LAST_CAP;
+  }();
+  return last;
+}
+
+bool contains(const std::vector<int>& v, int c) {
+  for (int x : v) {
+    if (x == c) return true;
+  }
+  return false;
+}
+
+Result<> set_sets(const spec::Capabilities& caps) {
+  cap_t c = cap_init();
+  if (c == nullptr) return fail_errno("cap_init");
+  auto add = [&](const std::vector<int>& set, cap_flag_t flag) {
+    for (int v : set) {
+      if (v > last_cap()) continue;
+      cap_value_t cv = v;
+      cap_set_flag(c, flag, 1, &cv, CAP_SET);
+    }
+  };
+  add(caps.effective, CAP_EFFECTIVE);
+  add(caps.permitted, CAP_PERMITTED);
+  add(caps.inheritable, CAP_INHERITABLE);
+  int r = cap_set_proc(c);
+  int e = errno;
+  cap_free(c);
+  if (r < 0) return fail_errno("set capabilities", e);
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) {
+    return fail_errno("clear ambient capabilities");
+  }
+  for (int v : caps.ambient) {
+    if (v > last_cap()) continue;
+    // The kernel refuses an ambient capability that is not both permitted and inheritable;
+    // runc skips those the same way rather than failing the container.
+    if (!contains(caps.permitted, v) || !contains(caps.inheritable, v)) continue;
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, v, 0, 0) < 0) {
+      return fail_errno("raise ambient capability " + std::to_string(v));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<> switch_user(const spec::Process& p, bool set_groups) {
+  const auto& caps = p.capabilities;
+  if (caps) {
+    for (int c = 0; c <= last_cap(); ++c) {
+      if (contains(caps->bounding, c)) continue;
+      if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) {
+        return fail_errno("drop capability " + std::to_string(c) + " from the bounding set");
+      }
+    }
+    // Keep the permitted set across the uid change; the sets are set explicitly after it.
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return fail_errno("PR_SET_KEEPCAPS");
+  }
+  if (set_groups) {
+    std::vector<gid_t> groups(p.user.additional_gids.begin(), p.user.additional_gids.end());
+    if (::setgroups(groups.size(), groups.data()) < 0) return fail_errno("setgroups");
+  }
+  if (::setresgid(p.user.gid, p.user.gid, p.user.gid) < 0) {
+    return fail_errno("setresgid " + std::to_string(p.user.gid));
+  }
+  if (::setresuid(p.user.uid, p.user.uid, p.user.uid) < 0) {
+    return fail_errno("setresuid " + std::to_string(p.user.uid));
+  }
+  if (caps) {
+    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) return fail_errno("PR_SET_KEEPCAPS");
+    TRY(set_sets(*caps));
+  }
+  return {};
+}
+
+}  // namespace nsbox::security

@@ -1,0 +1,668 @@
+#include "spec/config.h"
+
+#include <sched.h>
+#include <sys/capability.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "base/fs.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+namespace nsbox::spec {
+
+using json = nlohmann::json;
+
+const char* ns_name(NsKind k) {
+  switch (k) {
+    case NsKind::kPid: return "pid";
+    case NsKind::kNetwork: return "network";
+    case NsKind::kMount: return "mount";
+    case NsKind::kIpc: return "ipc";
+    case NsKind::kUts: return "uts";
+    case NsKind::kUser: return "user";
+    case NsKind::kCgroup: return "cgroup";
+    case NsKind::kTime: return "time";
+  }
+  return "?";
+}
+
+const char* ns_proc_name(NsKind k) {
+  switch (k) {
+    case NsKind::kPid: return "pid";
+    case NsKind::kNetwork: return "net";
+    case NsKind::kMount: return "mnt";
+    case NsKind::kIpc: return "ipc";
+    case NsKind::kUts: return "uts";
+    case NsKind::kUser: return "user";
+    case NsKind::kCgroup: return "cgroup";
+    case NsKind::kTime: return "time";
+  }
+  return "?";
+}
+
+int ns_clone_flag(NsKind k) {
+  switch (k) {
+    case NsKind::kPid: return CLONE_NEWPID;
+    case NsKind::kNetwork: return CLONE_NEWNET;
+    case NsKind::kMount: return CLONE_NEWNS;
+    case NsKind::kIpc: return CLONE_NEWIPC;
+    case NsKind::kUts: return CLONE_NEWUTS;
+    case NsKind::kUser: return CLONE_NEWUSER;
+    case NsKind::kCgroup: return CLONE_NEWCGROUP;
+    case NsKind::kTime: return CLONE_NEWTIME;
+  }
+  return 0;
+}
+
+const Namespace* Config::find_ns(NsKind k) const {
+  for (const auto& n : linux.namespaces) {
+    if (n.kind == k) return &n;
+  }
+  return nullptr;
+}
+
+namespace {
+
+// A parse failure at a JSON path; caught at parse_config's boundary and turned into an Error.
+struct BadField {
+  std::string path;
+  std::string reason;
+};
+
+[[noreturn]] void bad(const std::string& path, const std::string& reason) {
+  throw BadField{path, reason};
+}
+
+const char* type_name(const json& j) {
+  switch (j.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::object: return "object";
+    case json::value_t::array: return "array";
+    case json::value_t::string: return "string";
+    case json::value_t::boolean: return "boolean";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned: return "integer";
+    case json::value_t::number_float: return "number";
+    default: return "value";
+  }
+}
+
+std::string join(const std::string& base, const std::string& key) {
+  return base.empty() ? key : base + "." + key;
+}
+std::string index(const std::string& base, size_t i) { return base + "[" + std::to_string(i) + "]"; }
+
+// Typed accessors: a missing optional field yields the default, a present field of the
+// wrong type is an error naming its path.
+const json* field(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+void expect(const json& j, json::value_t t, const std::string& path, const char* want) {
+  bool ok = j.type() == t;
+  if (t == json::value_t::number_integer) ok = j.is_number_integer();
+  if (!ok) bad(path, std::string("expected ") + want + ", got " + type_name(j));
+}
+
+std::string get_string(const json& obj, const std::string& base, const char* key,
+                       bool required = false) {
+  const json* j = field(obj, key);
+  std::string path = join(base, key);
+  if (j == nullptr) {
+    if (required) bad(path, "required field is missing");
+    return {};
+  }
+  expect(*j, json::value_t::string, path, "string");
+  return j->get<std::string>();
+}
+
+bool get_bool(const json& obj, const std::string& base, const char* key) {
+  const json* j = field(obj, key);
+  if (j == nullptr) return false;
+  expect(*j, json::value_t::boolean, join(base, key), "boolean");
+  return j->get<bool>();
+}
+
+template <typename T>
+T as_int(const json& j, const std::string& path) {
+  if (!j.is_number_integer()) bad(path, std::string("expected integer, got ") + type_name(j));
+  if (j.is_number_unsigned()) {
+    auto v = j.get<uint64_t>();
+    if (v > static_cast<uint64_t>(std::numeric_limits<T>::max())) bad(path, "value out of range");
+    return static_cast<T>(v);
+  }
+  auto v = j.get<int64_t>();
+  if (v < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
+      (v > 0 && static_cast<uint64_t>(v) > static_cast<uint64_t>(std::numeric_limits<T>::max()))) {
+    bad(path, "value out of range");
+  }
+  return static_cast<T>(v);
+}
+
+template <typename T>
+std::optional<T> get_int(const json& obj, const std::string& base, const char* key,
+                         bool required = false) {
+  const json* j = field(obj, key);
+  if (j == nullptr) {
+    if (required) bad(join(base, key), "required field is missing");
+    return std::nullopt;
+  }
+  return as_int<T>(*j, join(base, key));
+}
+
+const json* get_object(const json& obj, const std::string& base, const char* key) {
+  const json* j = field(obj, key);
+  if (j != nullptr) expect(*j, json::value_t::object, join(base, key), "object");
+  return j;
+}
+
+const json* get_array(const json& obj, const std::string& base, const char* key) {
+  const json* j = field(obj, key);
+  if (j != nullptr) expect(*j, json::value_t::array, join(base, key), "array");
+  return j;
+}
+
+std::vector<std::string> get_strings(const json& obj, const std::string& base, const char* key) {
+  std::vector<std::string> out;
+  const json* a = get_array(obj, base, key);
+  if (a == nullptr) return out;
+  std::string path = join(base, key);
+  for (size_t i = 0; i < a->size(); ++i) {
+    expect((*a)[i], json::value_t::string, index(path, i), "string");
+    out.push_back((*a)[i].get<std::string>());
+  }
+  return out;
+}
+
+void check_env(const std::vector<std::string>& env, const std::string& path) {
+  for (size_t i = 0; i < env.size(); ++i) {
+    if (env[i].find('=') == std::string::npos || env[i].front() == '=') {
+      bad(index(path, i), "\"" + env[i] + "\" is not of the form KEY=VALUE");
+    }
+  }
+}
+
+std::vector<IdMapping> parse_mappings(const json& lin, const char* key) {
+  std::vector<IdMapping> out;
+  const json* a = get_array(lin, "linux", key);
+  if (a == nullptr) return out;
+  std::string path = join("linux", key);
+  for (size_t i = 0; i < a->size(); ++i) {
+    const json& m = (*a)[i];
+    std::string p = index(path, i);
+    expect(m, json::value_t::object, p, "object");
+    IdMapping im;
+    im.container_id = *get_int<uint32_t>(m, p, "containerID", true);
+    im.host_id = *get_int<uint32_t>(m, p, "hostID", true);
+    im.size = *get_int<uint32_t>(m, p, "size", true);
+    if (im.size == 0) bad(join(p, "size"), "must be greater than 0");
+    out.push_back(im);
+  }
+  return out;
+}
+
+unsigned long parse_propagation(const std::string& s, const std::string& path) {
+  static const std::map<std::string, unsigned long> kProp = {
+      {"private", MS_PRIVATE},          {"rprivate", MS_PRIVATE | MS_REC},
+      {"shared", MS_SHARED},            {"rshared", MS_SHARED | MS_REC},
+      {"slave", MS_SLAVE},              {"rslave", MS_SLAVE | MS_REC},
+      {"unbindable", MS_UNBINDABLE},    {"runbindable", MS_UNBINDABLE | MS_REC}};
+  auto it = kProp.find(s);
+  if (it == kProp.end()) bad(path, "unknown propagation \"" + s + "\"");
+  return it->second;
+}
+
+Hook parse_hook(const json& h, const std::string& p) {
+  expect(h, json::value_t::object, p, "object");
+  Hook hook;
+  hook.path = get_string(h, p, "path", true);
+  if (hook.path.empty() || hook.path[0] != '/') {
+    bad(join(p, "path"), "must be an absolute path, got \"" + hook.path + "\"");
+  }
+  hook.args = get_strings(h, p, "args");
+  hook.env = get_strings(h, p, "env");
+  check_env(hook.env, join(p, "env"));
+  if (auto t = get_int<int>(h, p, "timeout")) {
+    if (*t <= 0) bad(join(p, "timeout"), "must be greater than 0");
+    hook.timeout = *t;
+  }
+  return hook;
+}
+
+std::vector<Hook> parse_hooks(const json& hooks, const char* key) {
+  std::vector<Hook> out;
+  const json* a = get_array(hooks, "hooks", key);
+  if (a == nullptr) return out;
+  for (size_t i = 0; i < a->size(); ++i) out.push_back(parse_hook((*a)[i], index(join("hooks", key), i)));
+  return out;
+}
+
+std::vector<int> parse_cap_set(const json& caps, const std::string& base, const char* key) {
+  std::vector<int> out;
+  std::string path = join(base, key);
+  auto names = get_strings(caps, base, key);
+  for (size_t i = 0; i < names.size(); ++i) {
+    auto c = capability_from_name(names[i]);
+    if (!c) bad(index(path, i), "unknown capability \"" + names[i] + "\"");
+    out.push_back(*c);
+  }
+  return out;
+}
+
+std::optional<NsKind> ns_from_name(const std::string& s) {
+  for (NsKind k : kAllNsKinds) {
+    if (s == ns_name(k)) return k;
+  }
+  return std::nullopt;
+}
+
+std::string clean_abs(const std::string& p) {
+  // Lexical cleaning of an absolute path: collapse //, drop ".", resolve ".." at the root.
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i < p.size()) {
+    size_t j = p.find('/', i);
+    if (j == std::string::npos) j = p.size();
+    std::string part = p.substr(i, j - i);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    i = j + 1;
+  }
+  std::string out;
+  for (auto& s : parts) out += "/" + s;
+  return out.empty() ? "/" : out;
+}
+
+Process parse_process(const json& pj) {
+  const std::string base = "process";
+  Process p;
+  p.terminal = get_bool(pj, base, "terminal");
+  if (const json* cs = get_object(pj, base, "consoleSize")) {
+    p.console_height = *get_int<unsigned>(*cs, "process.consoleSize", "height", true);
+    p.console_width = *get_int<unsigned>(*cs, "process.consoleSize", "width", true);
+  }
+  if (const json* u = get_object(pj, base, "user")) {
+    const std::string ub = "process.user";
+    p.user.uid = get_int<uint32_t>(*u, ub, "uid").value_or(0);
+    p.user.gid = get_int<uint32_t>(*u, ub, "gid").value_or(0);
+    p.user.umask = get_int<uint32_t>(*u, ub, "umask");
+    if (p.user.umask && *p.user.umask > 0777) bad("process.user.umask", "must be at most 0777");
+    if (const json* g = get_array(*u, ub, "additionalGids")) {
+      for (size_t i = 0; i < g->size(); ++i) {
+        p.user.additional_gids.push_back(as_int<uint32_t>((*g)[i], index(ub + ".additionalGids", i)));
+      }
+    }
+    if (field(*u, "username") != nullptr) get_string(*u, ub, "username");
+  }
+  p.args = get_strings(pj, base, "args");
+  if (p.args.empty() || p.args[0].empty()) bad("process.args", "must contain at least the program to run");
+  p.env = get_strings(pj, base, "env");
+  check_env(p.env, "process.env");
+  p.cwd = get_string(pj, base, "cwd", true);
+  if (p.cwd.empty() || p.cwd[0] != '/') bad("process.cwd", "must be an absolute path, got \"" + p.cwd + "\"");
+  if (const json* c = get_object(pj, base, "capabilities")) {
+    const std::string cb = "process.capabilities";
+    Capabilities caps;
+    caps.bounding = parse_cap_set(*c, cb, "bounding");
+    caps.effective = parse_cap_set(*c, cb, "effective");
+    caps.inheritable = parse_cap_set(*c, cb, "inheritable");
+    caps.permitted = parse_cap_set(*c, cb, "permitted");
+    caps.ambient = parse_cap_set(*c, cb, "ambient");
+    p.capabilities = caps;
+  }
+  if (const json* rl = get_array(pj, base, "rlimits")) {
+    std::set<int> seen;
+    for (size_t i = 0; i < rl->size(); ++i) {
+      std::string rp = index("process.rlimits", i);
+      const json& r = (*rl)[i];
+      expect(r, json::value_t::object, rp, "object");
+      Rlimit lim;
+      lim.name = get_string(r, rp, "type", true);
+      auto res = rlimit_from_name(lim.name);
+      if (!res) bad(join(rp, "type"), "unknown rlimit \"" + lim.name + "\"");
+      if (!seen.insert(*res).second) bad(join(rp, "type"), "duplicate rlimit \"" + lim.name + "\"");
+      lim.resource = *res;
+      lim.soft = *get_int<uint64_t>(r, rp, "soft", true);
+      lim.hard = *get_int<uint64_t>(r, rp, "hard", true);
+      if (lim.soft > lim.hard) bad(rp, "soft limit is greater than the hard limit");
+      p.rlimits.push_back(lim);
+    }
+  }
+  p.no_new_privileges = get_bool(pj, base, "noNewPrivileges");
+  p.oom_score_adj = get_int<int>(pj, base, "oomScoreAdj");
+  if (p.oom_score_adj && (*p.oom_score_adj < -1000 || *p.oom_score_adj > 1000)) {
+    bad("process.oomScoreAdj", "must be between -1000 and 1000");
+  }
+  return p;
+}
+
+void parse_linux(const json& lj, Config& c) {
+  Linux& l = c.linux;
+  if (const json* ns = get_array(lj, "linux", "namespaces")) {
+    for (size_t i = 0; i < ns->size(); ++i) {
+      std::string p = index("linux.namespaces", i);
+      expect((*ns)[i], json::value_t::object, p, "object");
+      std::string t = get_string((*ns)[i], p, "type", true);
+      auto kind = ns_from_name(t);
+      if (!kind) bad(join(p, "type"), "unknown namespace type \"" + t + "\"");
+      if (c.find_ns(*kind) != nullptr) bad(join(p, "type"), "duplicate namespace \"" + t + "\"");
+      std::string path = get_string((*ns)[i], p, "path");
+      if (!path.empty()) {
+        if (path[0] != '/') bad(join(p, "path"), "must be an absolute path, got \"" + path + "\"");
+        struct stat st{};
+        if (::stat(path.c_str(), &st) < 0) {
+          bad(join(p, "path"), "stat " + path + ": " + std::strerror(errno));
+        }
+      }
+      l.namespaces.push_back({*kind, path});
+    }
+  }
+  l.uid_mappings = parse_mappings(lj, "uidMappings");
+  l.gid_mappings = parse_mappings(lj, "gidMappings");
+  if (c.new_ns(NsKind::kUser)) {
+    if (l.uid_mappings.empty()) bad("linux.uidMappings", "a new user namespace needs uid mappings");
+    if (l.gid_mappings.empty()) bad("linux.gidMappings", "a new user namespace needs gid mappings");
+  } else if (!l.uid_mappings.empty() || !l.gid_mappings.empty()) {
+    bad(l.uid_mappings.empty() ? "linux.gidMappings" : "linux.uidMappings",
+        "mappings need a new user namespace in linux.namespaces");
+  }
+  if (const json* to = get_object(lj, "linux", "timeOffsets")) {
+    for (auto it = to->begin(); it != to->end(); ++it) {
+      std::string p = "linux.timeOffsets." + it.key();
+      expect(it.value(), json::value_t::object, p, "object");
+      TimeOffset off;
+      off.secs = get_int<int64_t>(it.value(), p, "secs").value_or(0);
+      off.nanosecs = get_int<uint32_t>(it.value(), p, "nanosecs").value_or(0);
+      if (off.nanosecs >= 1000000000U) bad(join(p, "nanosecs"), "must be less than 1000000000");
+      if (it.key() == "monotonic") {
+        l.monotonic_offset = off;
+      } else if (it.key() == "boottime") {
+        l.boottime_offset = off;
+      } else {
+        bad(p, "unknown clock \"" + it.key() + "\" (monotonic or boottime)");
+      }
+    }
+    if ((l.monotonic_offset || l.boottime_offset) && !c.new_ns(NsKind::kTime)) {
+      bad("linux.timeOffsets", "offsets need a new time namespace in linux.namespaces");
+    }
+  }
+  if (const json* d = get_array(lj, "linux", "devices")) {
+    for (size_t i = 0; i < d->size(); ++i) {
+      std::string p = index("linux.devices", i);
+      const json& dj = (*d)[i];
+      expect(dj, json::value_t::object, p, "object");
+      Device dev;
+      dev.path = get_string(dj, p, "path", true);
+      if (dev.path.empty() || dev.path[0] != '/') {
+        bad(join(p, "path"), "must be an absolute path, got \"" + dev.path + "\"");
+      }
+      std::string t = get_string(dj, p, "type", true);
+      if (t.size() != 1 || std::string("cbup").find(t[0]) == std::string::npos) {
+        bad(join(p, "type"), "unknown device type \"" + t + "\" (c, b, u or p)");
+      }
+      dev.type = t[0];
+      if (dev.type != 'p') {
+        dev.major = *get_int<int64_t>(dj, p, "major", true);
+        dev.minor = *get_int<int64_t>(dj, p, "minor", true);
+      }
+      dev.file_mode = get_int<uint32_t>(dj, p, "fileMode").value_or(0666);
+      dev.uid = get_int<uint32_t>(dj, p, "uid").value_or(0);
+      dev.gid = get_int<uint32_t>(dj, p, "gid").value_or(0);
+      l.devices.push_back(dev);
+    }
+  }
+  l.masked_paths = get_strings(lj, "linux", "maskedPaths");
+  l.readonly_paths = get_strings(lj, "linux", "readonlyPaths");
+  for (auto* v : {&l.masked_paths, &l.readonly_paths}) {
+    for (size_t i = 0; i < v->size(); ++i) {
+      if ((*v)[i].empty() || (*v)[i][0] != '/') {
+        bad(index(v == &l.masked_paths ? "linux.maskedPaths" : "linux.readonlyPaths", i),
+            "must be an absolute path, got \"" + (*v)[i] + "\"");
+      }
+    }
+  }
+  if (const json* s = get_object(lj, "linux", "sysctl")) {
+    for (auto it = s->begin(); it != s->end(); ++it) {
+      std::string p = "linux.sysctl." + it.key();
+      expect(it.value(), json::value_t::string, p, "string");
+      const std::string& k = it.key();
+      // Only namespaced sysctls may be set, and only when the container owns that namespace.
+      auto needs = [&](NsKind kind) {
+        if (!c.new_ns(kind) && c.find_ns(kind) == nullptr) {
+          bad(p, std::string("needs its own ") + ns_name(kind) + " namespace");
+        }
+      };
+      if (k.starts_with("net.")) {
+        needs(NsKind::kNetwork);
+      } else if (k.starts_with("fs.mqueue.") || k == "kernel.sem" || k.starts_with("kernel.shm") ||
+                 k.starts_with("kernel.msg")) {
+        needs(NsKind::kIpc);
+      } else if (k == "kernel.hostname" || k == "kernel.domainname") {
+        needs(NsKind::kUts);
+      } else {
+        bad(p, "is not a namespaced sysctl");
+      }
+      if (k.find("..") != std::string::npos || k.find('/') != std::string::npos) bad(p, "invalid name");
+      l.sysctl[k] = it.value().get<std::string>();
+    }
+  }
+  std::string rp = get_string(lj, "linux", "rootfsPropagation");
+  if (!rp.empty()) l.rootfs_propagation = parse_propagation(rp, "linux.rootfsPropagation");
+  l.cgroups_path = get_string(lj, "linux", "cgroupsPath");
+  if (const json* r = get_object(lj, "linux", "resources")) {
+    // The device rules every default spec carries are not a limit; anything else is.
+    for (auto it = r->begin(); it != r->end(); ++it) {
+      if (it.key() != "devices" && !it.value().is_null() && !it.value().empty()) l.has_resources = true;
+    }
+  }
+  if (field(lj, "seccomp") != nullptr) {
+    bad("linux.seccomp", "seccomp filters are not supported by this nsbox version");
+  }
+}
+
+}  // namespace
+
+std::optional<int> rlimit_from_name(const std::string& name) {
+  static const std::map<std::string, int> kLimits = {
+      {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},
+      {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_DATA", RLIMIT_DATA},
+      {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+      {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+      {"RLIMIT_NICE", RLIMIT_NICE},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+      {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
+      {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+      {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK}};
+  auto it = kLimits.find(name);
+  if (it == kLimits.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<int> capability_from_name(const std::string& name) {
+  std::string lower = name;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  if (!lower.starts_with("cap_")) return std::nullopt;
+  cap_value_t v = 0;
+  if (cap_from_name(lower.c_str(), &v) != 0) return std::nullopt;
+  // libcap also accepts numbers; the spec only knows names.
+  if (std::isdigit(static_cast<unsigned char>(lower[4]))) return std::nullopt;
+  return static_cast<int>(v);
+}
+
+std::string format_id_mappings(const std::vector<IdMapping>& maps) {
+  std::string out;
+  for (const auto& m : maps) {
+    out += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " +
+           std::to_string(m.size) + "\n";
+  }
+  return out;
+}
+
+Result<Mount> parse_mount_options(Mount m) {
+  struct Flag {
+    bool clear;
+    unsigned long flag;
+  };
+  static const std::map<std::string, Flag> kFlags = {
+      {"async", {true, MS_SYNCHRONOUS}},     {"atime", {true, MS_NOATIME}},
+      {"defaults", {false, 0}},              {"dev", {true, MS_NODEV}},
+      {"diratime", {true, MS_NODIRATIME}},   {"dirsync", {false, MS_DIRSYNC}},
+      {"exec", {true, MS_NOEXEC}},           {"iversion", {false, MS_I_VERSION}},
+      {"lazytime", {false, MS_LAZYTIME}},    {"loud", {true, MS_SILENT}},
+      {"mand", {false, MS_MANDLOCK}},        {"noatime", {false, MS_NOATIME}},
+      {"nodev", {false, MS_NODEV}},          {"nodiratime", {false, MS_NODIRATIME}},
+      {"noexec", {false, MS_NOEXEC}},        {"noiversion", {true, MS_I_VERSION}},
+      {"nolazytime", {true, MS_LAZYTIME}},   {"nomand", {true, MS_MANDLOCK}},
+      {"norelatime", {true, MS_RELATIME}},   {"nostrictatime", {true, MS_STRICTATIME}},
+      {"nosuid", {false, MS_NOSUID}},        {"relatime", {false, MS_RELATIME}},
+      {"remount", {false, MS_REMOUNT}},      {"ro", {false, MS_RDONLY}},
+      {"rw", {true, MS_RDONLY}},             {"silent", {false, MS_SILENT}},
+      {"strictatime", {false, MS_STRICTATIME}}, {"suid", {true, MS_NOSUID}},
+      {"sync", {false, MS_SYNCHRONOUS}}};
+  static const std::set<std::string> kProp = {"private", "rprivate", "shared",     "rshared",
+                                               "slave",   "rslave",   "unbindable", "runbindable"};
+  m.flags = 0;
+  m.propagation.clear();
+  m.data.clear();
+  m.bind = m.type == "bind";
+  for (const auto& o : m.options) {
+    if (o == "bind") {
+      m.bind = true;
+      m.flags |= MS_BIND;
+    } else if (o == "rbind") {
+      m.bind = true;
+      m.flags |= MS_BIND | MS_REC;
+    } else if (kProp.contains(o)) {
+      try {
+        m.propagation.push_back(parse_propagation(o, ""));
+      } catch (const BadField&) {
+      }
+    } else if (auto it = kFlags.find(o); it != kFlags.end()) {
+      if (it->second.clear) {
+        m.flags &= ~it->second.flag;
+      } else {
+        m.flags |= it->second.flag;
+      }
+    } else if (o == "idmap" || o == "ridmap" || o == "rro" || o == "rrw" || o == "tmpcopyup") {
+      return fail("option \"" + o + "\" is not supported by this nsbox version");
+    } else {
+      // Everything else is file-system data, as mount(8) passes it (mode=755, size=65536k...).
+      if (!m.data.empty()) m.data += ",";
+      m.data += o;
+    }
+  }
+  if (m.bind) m.flags |= MS_BIND;
+  return m;
+}
+
+Result<Config> parse_config(const std::string& text, const std::string& bundle,
+                            const std::string& file) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    // nlohmann's text: "[json.exception.parse_error.101] parse error at line 3, column 5: ..."
+    std::string what = e.what();
+    auto pos = what.find("] ");
+    return fail(file + ": invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
+  }
+  Config c;
+  c.bundle = bundle;
+  try {
+    if (!j.is_object()) bad("(top level)", std::string("expected object, got ") + type_name(j));
+    c.oci_version = get_string(j, "", "ociVersion", true);
+    const json* root = get_object(j, "", "root");
+    if (root == nullptr) bad("root", "required field is missing");
+    std::string rp = get_string(*root, "root", "path", true);
+    if (rp.empty()) bad("root.path", "must not be empty");
+    c.root = clean_abs(rp[0] == '/' ? rp : bundle + "/" + rp);
+    c.root_readonly = get_bool(*root, "root", "readonly");
+    struct stat st{};
+    if (::stat(c.root.c_str(), &st) < 0) {
+      bad("root.path", "stat " + c.root + ": " + std::strerror(errno));
+    }
+    if (!S_ISDIR(st.st_mode)) bad("root.path", c.root + " is not a directory");
+
+    if (const json* ms = get_array(j, "", "mounts")) {
+      for (size_t i = 0; i < ms->size(); ++i) {
+        std::string p = index("mounts", i);
+        const json& mj = (*ms)[i];
+        expect(mj, json::value_t::object, p, "object");
+        Mount m;
+        m.destination = get_string(mj, p, "destination", true);
+        if (m.destination.empty() || m.destination[0] != '/') {
+          bad(join(p, "destination"), "must be an absolute path, got \"" + m.destination + "\"");
+        }
+        m.type = get_string(mj, p, "type");
+        m.source = get_string(mj, p, "source");
+        m.options = get_strings(mj, p, "options");
+        if (field(mj, "uidMappings") != nullptr || field(mj, "gidMappings") != nullptr) {
+          bad(p, "idmapped mounts are not supported by this nsbox version");
+        }
+        auto parsed = parse_mount_options(std::move(m));
+        if (!parsed) bad(join(p, "options"), parsed.error().message());
+        if (parsed->bind) {
+          if (parsed->source.empty()) bad(join(p, "source"), "a bind mount needs a source");
+          if (parsed->source[0] != '/') parsed->source = bundle + "/" + parsed->source;
+          if (::stat(parsed->source.c_str(), &st) < 0) {
+            bad(join(p, "source"), "stat " + parsed->source + ": " + std::strerror(errno));
+          }
+        } else if (parsed->type.empty()) {
+          bad(join(p, "type"), "required for a mount that is not a bind mount");
+        }
+        c.mounts.push_back(std::move(*parsed));
+      }
+    }
+    if (const json* pj = get_object(j, "", "process")) c.process = parse_process(*pj);
+    c.hostname = get_string(j, "", "hostname");
+    c.domainname = get_string(j, "", "domainname");
+    if (const json* a = get_object(j, "", "annotations")) {
+      for (auto it = a->begin(); it != a->end(); ++it) {
+        expect(it.value(), json::value_t::string, "annotations." + it.key(), "string");
+        c.annotations[it.key()] = it.value().get<std::string>();
+      }
+    }
+    if (const json* h = get_object(j, "", "hooks")) {
+      c.hooks.prestart = parse_hooks(*h, "prestart");
+      c.hooks.create_runtime = parse_hooks(*h, "createRuntime");
+      c.hooks.create_container = parse_hooks(*h, "createContainer");
+      c.hooks.start_container = parse_hooks(*h, "startContainer");
+      c.hooks.poststart = parse_hooks(*h, "poststart");
+      c.hooks.poststop = parse_hooks(*h, "poststop");
+    }
+    if (const json* l = get_object(j, "", "linux")) parse_linux(*l, c);
+    if (!c.hostname.empty() && !c.new_ns(NsKind::kUts)) {
+      bad("hostname", "setting the hostname needs a new uts namespace");
+    }
+    if (!c.domainname.empty() && !c.new_ns(NsKind::kUts)) {
+      bad("domainname", "setting the domainname needs a new uts namespace");
+    }
+  } catch (const BadField& b) {
+    return fail(file + ": " + b.path + ": " + b.reason);
+  }
+  return c;
+}
+
+Result<Config> load_config(const std::string& bundle) {
+  std::string path = bundle + "/config.json";
+  auto text = fs::read_file(path);
+  if (!text) return fail(std::move(text.error()));
+  return parse_config(*text, bundle, path);
+}
+
+}  // namespace nsbox::spec

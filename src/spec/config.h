@@ -1,0 +1,155 @@
+// The runtime-spec config.json model (v1.3.0), parsed and fully validated before the
+// runtime touches the system: anything wrong is reported as
+//   config.json: <json.path>: <reason>
+// and nothing is created.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+
+namespace nsbox::spec {
+
+enum class NsKind { kPid, kNetwork, kMount, kIpc, kUts, kUser, kCgroup, kTime };
+inline constexpr NsKind kAllNsKinds[] = {NsKind::kUser, NsKind::kPid,  NsKind::kNetwork,
+                                         NsKind::kIpc,  NsKind::kUts,  NsKind::kMount,
+                                         NsKind::kCgroup, NsKind::kTime};
+
+const char* ns_name(NsKind k);          // "pid", "network", ... (config.json spelling)
+const char* ns_proc_name(NsKind k);     // "pid", "net", ... (/proc/PID/ns spelling)
+int ns_clone_flag(NsKind k);            // CLONE_NEWPID, ...
+
+struct Namespace {
+  NsKind kind;
+  std::string path;  // empty: create a new one
+};
+
+struct IdMapping {
+  uint32_t container_id = 0;
+  uint32_t host_id = 0;
+  uint32_t size = 0;
+};
+
+struct Mount {
+  std::string destination;
+  std::string type;
+  std::string source;
+  std::vector<std::string> options;
+  // Parsed from options.
+  unsigned long flags = 0;                 // MS_* set on the mount itself
+  std::vector<unsigned long> propagation;  // MS_SHARED|MS_REC ... applied after the mount
+  std::string data;                        // options the kernel takes as data
+  bool bind = false;
+};
+
+struct Device {
+  std::string path;
+  char type = 'c';  // c, b, u, p
+  int64_t major = 0;
+  int64_t minor = 0;
+  uint32_t file_mode = 0666;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+};
+
+struct Rlimit {
+  int resource = 0;
+  std::string name;
+  uint64_t soft = 0;
+  uint64_t hard = 0;
+};
+
+struct User {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::optional<uint32_t> umask;
+  std::vector<uint32_t> additional_gids;
+};
+
+struct Capabilities {
+  std::vector<int> bounding, effective, inheritable, permitted, ambient;
+};
+
+struct Process {
+  bool terminal = false;
+  unsigned console_height = 0, console_width = 0;
+  User user;
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::string cwd = "/";
+  std::optional<Capabilities> capabilities;
+  std::vector<Rlimit> rlimits;
+  bool no_new_privileges = false;
+  std::optional<int> oom_score_adj;
+};
+
+struct Hook {
+  std::string path;
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  int timeout = 0;  // seconds; 0 = none
+};
+
+struct Hooks {
+  std::vector<Hook> prestart, create_runtime, create_container, start_container, poststart,
+      poststop;
+};
+
+struct TimeOffset {
+  int64_t secs = 0;
+  uint32_t nanosecs = 0;
+};
+
+struct Linux {
+  std::vector<Namespace> namespaces;
+  std::vector<IdMapping> uid_mappings, gid_mappings;
+  std::optional<TimeOffset> monotonic_offset, boottime_offset;
+  std::vector<Device> devices;
+  std::vector<std::string> masked_paths, readonly_paths;
+  std::map<std::string, std::string> sysctl;
+  unsigned long rootfs_propagation = 0;  // 0: default (rslave)
+  std::string cgroups_path;
+  bool has_resources = false;
+};
+
+struct Config {
+  std::string oci_version;
+  std::string bundle;  // absolute bundle directory
+  std::string root;    // absolute rootfs path
+  bool root_readonly = false;
+  std::vector<Mount> mounts;
+  std::optional<Process> process;
+  std::string hostname;
+  std::string domainname;
+  std::map<std::string, std::string> annotations;
+  Hooks hooks;
+  Linux linux;
+
+  const Namespace* find_ns(NsKind k) const;
+  bool new_ns(NsKind k) const {
+    auto* n = find_ns(k);
+    return n != nullptr && n->path.empty();
+  }
+};
+
+// Parse config.json text. `bundle` (absolute) resolves a relative root.path.
+// `file` names the source in error messages. Checks that need the file system
+// (root.path exists) are done here too.
+Result<Config> parse_config(const std::string& text, const std::string& bundle,
+                            const std::string& file = "config.json");
+// Read <bundle>/config.json and parse it.
+Result<Config> load_config(const std::string& bundle);
+
+// Exposed for unit tests.
+Result<Mount> parse_mount_options(Mount m);
+std::optional<int> rlimit_from_name(const std::string& name);
+std::optional<int> capability_from_name(const std::string& name);
+std::string format_id_mappings(const std::vector<IdMapping>& maps);
+
+}  // namespace nsbox::spec

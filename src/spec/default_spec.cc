@@ -1,0 +1,72 @@
+#include "spec/default_spec.h"
+
+#include <nlohmann/json.hpp>
+
+namespace nsbox::spec {
+
+std::string default_spec(bool rootless, unsigned uid, unsigned gid) {
+  using json = nlohmann::ordered_json;
+  json caps = json::array({"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"});
+  json j;
+  j["ociVersion"] = "1.3.0";
+  j["process"] = {
+      {"terminal", true},
+      {"user", {{"uid", 0}, {"gid", 0}}},
+      {"args", {"sh"}},
+      {"env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"}},
+      {"cwd", "/"},
+      {"capabilities",
+       {{"bounding", caps}, {"effective", caps}, {"permitted", caps}, {"ambient", caps}}},
+      {"rlimits", json::array({{{"type", "RLIMIT_NOFILE"}, {"hard", 1024}, {"soft", 1024}}})},
+      {"noNewPrivileges", true}};
+  j["root"] = {{"path", "rootfs"}, {"readonly", true}};
+  j["hostname"] = "nsbox";
+  json mounts = json::array();
+  auto mount = [&](const char* dest, const char* type, const char* src, json opts) {
+    json m = {{"destination", dest}, {"type", type}, {"source", src}};
+    if (!opts.empty()) m["options"] = opts;
+    mounts.push_back(m);
+  };
+  mount("/proc", "proc", "proc", json::array());
+  mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"});
+  if (rootless) {
+    mount("/dev/pts", "devpts", "devpts",
+          {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"});
+  } else {
+    mount("/dev/pts", "devpts", "devpts",
+          {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"});
+  }
+  mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"});
+  mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"});
+  if (rootless) {
+    mount("/sys", "none", "/sys", {"rbind", "nosuid", "noexec", "nodev", "ro"});
+  } else {
+    mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"});
+    mount("/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", "ro"});
+  }
+  j["mounts"] = mounts;
+  json linux;
+  if (!rootless) {
+    linux["resources"] = {{"devices", json::array({{{"allow", false}, {"access", "rwm"}}})}};
+  }
+  auto ns_entry = [](const char* t) { return json::object({{"type", t}}); };
+  json ns = json::array({ns_entry("pid"), ns_entry("ipc"), ns_entry("uts"), ns_entry("mount")});
+  if (rootless) {
+    ns.push_back(ns_entry("user"));
+    linux["uidMappings"] = json::array({{{"containerID", 0}, {"hostID", uid}, {"size", 1}}});
+    linux["gidMappings"] = json::array({{{"containerID", 0}, {"hostID", gid}, {"size", 1}}});
+  } else {
+    ns.insert(ns.begin() + 1, ns_entry("network"));
+    ns.push_back(ns_entry("cgroup"));
+  }
+  linux["namespaces"] = ns;
+  linux["maskedPaths"] = {"/proc/acpi",         "/proc/asound",     "/proc/kcore",
+                          "/proc/keys",         "/proc/latency_stats", "/proc/timer_list",
+                          "/proc/timer_stats",  "/proc/sched_debug",   "/sys/firmware",
+                          "/proc/scsi"};
+  linux["readonlyPaths"] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+  j["linux"] = linux;
+  return j.dump(1, '\t') + "\n";
+}
+
+}  // namespace nsbox::spec

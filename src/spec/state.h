@@ -1,0 +1,43 @@
+// The container state kept in <root>/<id>/state.json, and the runtime-spec state document
+// that `state` prints. The file holds what later commands need: the pid and its start time
+// (to recognise pid reuse), the cgroups to remove, and the hooks still to run.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "spec/config.h"
+
+namespace nsbox::spec {
+
+enum class Status { kCreating, kCreated, kRunning, kPaused, kStopped };
+const char* status_name(Status s);
+
+struct State {
+  std::string oci_version;
+  std::string id;
+  pid_t pid = 0;
+  uint64_t start_time = 0;  // /proc/PID/stat field 22
+  std::string bundle;
+  std::string rootfs;
+  std::string created;  // RFC 3339, UTC
+  uint32_t owner = 0;
+  std::map<std::string, std::string> annotations;
+  std::vector<std::string> cgroup_leaves;
+  std::vector<std::string> cgroup_created;
+  bool own_pid_ns = false;  // the container has its own pid namespace: killing pid 1 ends it all
+  std::vector<Hook> poststart;
+  std::vector<Hook> poststop;
+};
+
+std::string state_to_json(const State& s);
+Result<State> state_from_json(const std::string& text, const std::string& file);
+// The runtime-spec state document (what `state` prints and hooks read on stdin).
+std::string oci_state_json(const State& s, Status status, bool pretty);
+
+}  // namespace nsbox::spec
