@@ -1,0 +1,137 @@
+# Shared helpers for the integration tests. Each test_* function runs in its own bash
+# process (run_one.sh) with a private state root and temp dir, and is cleaned up by a trap
+# whether it passes or fails. Tests drive the real binary ($NSBOX) on real bundles as root.
+
+: "${NSBOX:?NSBOX must point at the nsbox binary}"
+: "${NSBOX_TEST_WORK:=/tmp/nsbox-itest}"
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+skip() {
+  echo "SKIP: $*"
+  exit 77
+}
+
+# The busybox root filesystem every bundle uses, built once and shared (read-only root).
+shared_rootfs() {
+  local rootfs=$NSBOX_TEST_WORK/rootfs
+  mkdir -p "$NSBOX_TEST_WORK"
+  (
+    flock 9
+    "$SRC_DIR/scripts/mkrootfs.sh" "$rootfs" >&2
+  ) 9>"$NSBOX_TEST_WORK/.rootfs.lock"
+  echo "$rootfs"
+}
+
+# nsbox with this test's private state root.
+nsbox() { "$NSBOX" --root "$TEST_ROOT" "$@"; }
+
+# make_bundle NAME CMD...: a bundle from `nsbox spec`, without a terminal, running CMD.
+# Prints the bundle directory.
+make_bundle() {
+  local name=$1
+  shift
+  local b=$TEST_TMP/$name
+  mkdir -p "$b"
+  "$NSBOX" spec --bundle "$b" || fail "nsbox spec failed"
+  local args
+  args=$(printf '%s\n' "$@" | jq -R . | jq -s -c .)
+  jq --arg root "$(shared_rootfs)" --argjson args "$args" \
+    '.root.path = $root | .process.terminal = false | .process.args = $args' \
+    "$b/config.json" >"$b/config.json.new" && mv "$b/config.json.new" "$b/config.json"
+  echo "$b"
+}
+
+# edit_config BUNDLE JQ_FILTER [jq args...]: rewrite BUNDLE/config.json through jq.
+edit_config() {
+  local b=$1 filter=$2
+  shift 2
+  jq "$@" "$filter" "$b/config.json" >"$b/config.json.new" || fail "jq filter failed: $filter"
+  mv "$b/config.json.new" "$b/config.json"
+}
+
+# A container id unique to this test run.
+cid() { echo "t$$-$1"; }
+
+assert_eq() {
+  [ "$1" = "$2" ] || fail "${3:-values differ}: expected [$2], got [$1]"
+}
+
+assert_ne() {
+  [ "$1" != "$2" ] || fail "${3:-values equal}: both are [$1]"
+}
+
+assert_contains() {
+  case "$1" in
+    *"$2"*) ;;
+    *) fail "${3:-missing text}: [$2] not in [$1]" ;;
+  esac
+}
+
+assert_not_contains() {
+  case "$1" in
+    *"$2"*) fail "${3:-unexpected text}: [$2] found in [$1]" ;;
+    *) ;;
+  esac
+}
+
+# expect_fail TEXT CMD...: CMD must exit non-zero and print TEXT on stderr.
+# Leaves the stderr in $ERR.
+expect_fail() {
+  local want=$1
+  shift
+  local rc=0
+  ERR=$("$@" 2>&1 >/dev/null) || rc=$?
+  [ "$rc" -ne 0 ] || fail "expected failure of: $* (it exited 0)"
+  assert_contains "$ERR" "$want" "error text of: $*"
+}
+
+# wait_for DESC CMD...: poll CMD for up to 5 s.
+wait_for() {
+  local desc=$1
+  shift
+  local i
+  for i in $(seq 100); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  fail "timed out waiting for $desc"
+}
+
+# status ID: the status field of `nsbox state`.
+status_of() { nsbox state "$1" | jq -r .status; }
+
+# Nothing left of container ID: state directory, cgroups, processes named in its state.
+assert_no_leftovers() {
+  local id=$1
+  [ ! -e "$TEST_ROOT/$id" ] || fail "state directory $TEST_ROOT/$id left behind"
+  local cg
+  cg=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "nsbox-$id" 2>/dev/null | head -3)
+  [ -z "$cg" ] || fail "cgroups left behind: $cg"
+  if pgrep -f "nsbox-leftover-marker-$id" >/dev/null; then fail "processes left behind"; fi
+}
+
+# Mounts of the host that mention the test's temp dir (a leak from a container).
+assert_no_host_mounts() {
+  if grep -q "$TEST_TMP" /proc/self/mountinfo; then
+    fail "mounts left on the host: $(grep "$TEST_TMP" /proc/self/mountinfo | awk '{print $5}')"
+  fi
+}
+
+_cleanup() {
+  local rc=$? id
+  if [ -d "$TEST_ROOT" ]; then
+    for id in $("$NSBOX" --root "$TEST_ROOT" list -q 2>/dev/null); do
+      "$NSBOX" --root "$TEST_ROOT" delete --force "$id" >/dev/null 2>&1 || true
+    done
+  fi
+  # Cgroups of containers whose state was lost (a crashed test).
+  find /sys/fs/cgroup -maxdepth 6 -type d -name "nsbox-t$$-*" 2>/dev/null | sort -r | xargs -r rmdir 2>/dev/null || true
+  grep "$TEST_TMP" /proc/self/mountinfo 2>/dev/null | awk '{print $5}' | sort -r |
+    xargs -r -n1 umount -l 2>/dev/null || true
+  rm -rf "$TEST_TMP"
+  exit "$rc"
+}
