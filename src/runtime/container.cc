@@ -125,10 +125,8 @@ Result<Created> create(const Globals& g, const CreateOptions& o) {
     return fail(file + ": linux.namespaces: a mount namespace is required");
   }
   if (cfg.process->terminal) {
-    if (o.console_socket.empty()) {
-      return fail("cannot allocate tty if nsbox will detach without setting console socket");
-    }
-    return fail(file + ": process.terminal: terminals are not supported by this nsbox version");
+    return fail(file + ": process.terminal: terminals are not supported by this nsbox version"
+                       " (set \"terminal\": false)");
   }
   if (cfg.linux.cgroups_path.find(':') != std::string::npos) {
     return fail(file + ": linux.cgroupsPath: \"" + cfg.linux.cgroups_path +

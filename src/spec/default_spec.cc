@@ -8,7 +8,8 @@ std::string default_spec(bool rootless, unsigned uid, unsigned gid) {
   using json = nlohmann::ordered_json;
   json caps = json::array({"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"});
   json j;
-  j["ociVersion"] = "1.3.0";
+  // runc writes 1.0.2-dev; crun 1.8 refuses versions above 1.1, so this keeps bundles portable.
+  j["ociVersion"] = "1.0.2-dev";
   j["process"] = {
       {"terminal", true},
       {"user", {{"uid", 0}, {"gid", 0}}},
