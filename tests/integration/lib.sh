@@ -38,7 +38,8 @@ make_bundle() {
   mkdir -p "$b"
   "$NSBOX" spec --bundle "$b" || fail "nsbox spec failed"
   local args
-  args=$(printf '%s\n' "$@" | jq -R . | jq -s -c .)
+  local a
+  args=$(for a in "$@"; do jq -n --arg a "$a" '$a'; done | jq -s -c .)
   jq --arg root "$(shared_rootfs)" --argjson args "$args" \
     '.root.path = $root | .process.terminal = false | .process.args = $args' \
     "$b/config.json" >"$b/config.json.new" && mv "$b/config.json.new" "$b/config.json"
