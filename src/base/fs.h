@@ -19,5 +19,7 @@ Result<> mkdir_p(const std::string& path, int mode = 0755);
 // Remove a directory tree (state directories only; never crosses mounts it does not own).
 void remove_tree(const std::string& path);
 bool exists(const std::string& path);
+// Lexical cleaning of an absolute path: collapses "//" and ".", and ".." stops at "/".
+std::string clean_abs(const std::string& path);
 
 }  // namespace nsbox::fs

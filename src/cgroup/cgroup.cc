@@ -89,9 +89,11 @@ Result<std::vector<Hierarchy>> discover() {
 }
 
 std::string container_dir(const Hierarchy& h, const std::string& cgroups_path) {
-  if (!cgroups_path.empty() && cgroups_path[0] == '/') return h.mountpoint + cgroups_path;
-  std::string base = h.mountpoint + (h.own_path == "/" ? "" : h.own_path);
-  return base + "/" + cgroups_path;
+  // Lexically cleaned below the mount point: ".." can never leave the hierarchy.
+  if (!cgroups_path.empty() && cgroups_path[0] == '/') {
+    return h.mountpoint + fs::clean_abs(cgroups_path);
+  }
+  return h.mountpoint + fs::clean_abs(h.own_path + "/" + fs::clean_abs("/" + cgroups_path));
 }
 
 Result<Placement> create(const std::vector<Hierarchy>& hs, const std::string& cgroups_path) {

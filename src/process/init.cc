@@ -70,10 +70,13 @@ Result<> setup_fs(const SpawnOptions& o, int sync_fd, std::string& hook_state) {
   auto m = TRY(expect_msg(sync_fd, Msg::kHooksDone));
   hook_state = m.text;
   TRY(runtime::run_hooks(cfg.hooks.create_container, "createContainer", hook_state));
-  if (own_mnt) {
-    TRY(ns::enter_rootfs(cfg, o.no_pivot));
-    TRY(ns::finish_rootfs(cfg));
+  if (own_mnt) TRY(ns::enter_rootfs(cfg, o.no_pivot));
+  // Both before readonlyPaths and a read-only root take effect, as runc orders them.
+  TRY(set_sysctls(cfg));
+  if (::access(cfg.process->cwd.c_str(), F_OK) < 0 && errno == ENOENT) {
+    TRY_CTX(fs::mkdir_p(cfg.process->cwd), "create cwd");
   }
+  if (own_mnt) TRY(ns::finish_rootfs(cfg));
   return {};
 }
 
@@ -99,7 +102,6 @@ Result<std::string> setup(const SpawnOptions& o, int sync_fd, std::string& hook_
     return fail_errno("setdomainname");
   }
   TRY(setup_fs(o, sync_fd, hook_state));
-  TRY(set_sysctls(cfg));
   if (::setsid() < 0) return fail_errno("setsid");
   if (!o.no_new_keyring) {
     // A fresh session keyring keeps the container away from the caller's keys. Kernels
@@ -116,11 +118,8 @@ Result<std::string> setup(const SpawnOptions& o, int sync_fd, std::string& hook_
             "set oom_score_adj");
   }
   TRY(set_rlimits(p));
+  // The user may lack search permission where root has it: retry after the switch.
   bool cwd_done = ::chdir(p.cwd.c_str()) == 0;
-  if (!cwd_done && errno == ENOENT) {
-    TRY_CTX(fs::mkdir_p(p.cwd), "create cwd");
-    cwd_done = ::chdir(p.cwd.c_str()) == 0;
-  }
   if (!cwd_done && errno != EACCES) return fail_errno("chdir to cwd " + p.cwd);
   std::string exe = TRY(look_path(p.args[0], p.env));
   bool set_groups = true;

@@ -184,7 +184,9 @@ Result<Created> create(const Globals& g, const CreateOptions& o) {
     TRY(run_hooks(cfg.hooks.create_runtime, "createRuntime", creating));
     return creating;
   };
+  log::debug("create " + o.id + ": bundle " + bundle + ", cgroup " + cg_path);
   auto spawned = TRY(spawn_container(so));
+  log::debug("create " + o.id + ": container process " + std::to_string(spawned.pid) + " is ready");
   listener.reset();
   st.pid = spawned.pid;
   st.start_time = proc_info(spawned.pid).start_time;
@@ -228,9 +230,8 @@ Result<> start(const Globals& g, const std::string& id) {
     err.append(buf, static_cast<size_t>(n));
   }
   if (!err.empty()) return fail(err);
-  if (auto r = run_hooks(st.poststart, "poststart", state_for_hooks(st, Status::kRunning)); !r) {
-    log::warn(r.error().what());
-  }
+  log::debug("start " + id + ": container process " + std::to_string(st.pid) + " executed");
+  run_hooks_warn(st.poststart, "poststart", state_for_hooks(st, Status::kRunning));
   return {};
 }
 
@@ -266,9 +267,7 @@ Result<> remove(const Globals& g, const std::string& id, bool force) {
     for (pid_t p : cgroup_pids(st)) ::kill(p, SIGKILL);
   }
   Result<> res = cgroup::destroy(st.cgroup_created);
-  if (auto r = run_hooks(st.poststop, "poststop", state_for_hooks(st, Status::kStopped)); !r) {
-    log::warn(r.error().what());
-  }
+  run_hooks_warn(st.poststop, "poststop", state_for_hooks(st, Status::kStopped));
   dir.remove();
   return res;
 }

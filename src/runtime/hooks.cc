@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 
+#include "base/log.h"
 #include "base/unique_fd.h"
 
 namespace nsbox::runtime {
@@ -83,6 +84,15 @@ Result<> run_hooks(const std::vector<spec::Hook>& hooks, const std::string& stag
     }
   }
   return {};
+}
+
+void run_hooks_warn(const std::vector<spec::Hook>& hooks, const std::string& stage,
+                    const std::string& state_json) {
+  for (size_t i = 0; i < hooks.size(); ++i) {
+    if (auto r = run_hook(hooks[i], state_json); !r) {
+      log::warn(r.error().context(stage + " hook #" + std::to_string(i)).what());
+    }
+  }
 }
 
 }  // namespace nsbox::runtime

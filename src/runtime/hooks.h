@@ -16,4 +16,9 @@ Result<> run_hook(const spec::Hook& hook, const std::string& state_json);
 Result<> run_hooks(const std::vector<spec::Hook>& hooks, const std::string& stage,
                    const std::string& state_json);
 
+// For poststart and poststop: every hook runs; a failure is logged as a warning only
+// (runtime-spec: the remaining hooks and the lifecycle continue).
+void run_hooks_warn(const std::vector<spec::Hook>& hooks, const std::string& stage,
+                    const std::string& state_json);
+
 }  // namespace nsbox::runtime

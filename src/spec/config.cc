@@ -268,26 +268,6 @@ std::optional<NsKind> ns_from_name(const std::string& s) {
   return std::nullopt;
 }
 
-std::string clean_abs(const std::string& p) {
-  // Lexical cleaning of an absolute path: collapse //, drop ".", resolve ".." at the root.
-  std::vector<std::string> parts;
-  size_t i = 0;
-  while (i < p.size()) {
-    size_t j = p.find('/', i);
-    if (j == std::string::npos) j = p.size();
-    std::string part = p.substr(i, j - i);
-    if (part == "..") {
-      if (!parts.empty()) parts.pop_back();
-    } else if (!part.empty() && part != ".") {
-      parts.push_back(part);
-    }
-    i = j + 1;
-  }
-  std::string out;
-  for (auto& s : parts) out += "/" + s;
-  return out.empty() ? "/" : out;
-}
-
 Process parse_process(const json& pj) {
   const std::string base = "process";
   Process p;
@@ -463,7 +443,16 @@ void parse_linux(const json& lj, Config& c) {
   }
   std::string rp = get_string(lj, "linux", "rootfsPropagation");
   if (!rp.empty()) l.rootfs_propagation = parse_propagation(rp, "linux.rootfsPropagation");
+  // Cleaned lexically, as runc does, so that ".." cannot leave the cgroup hierarchy.
   l.cgroups_path = get_string(lj, "linux", "cgroupsPath");
+  if (!l.cgroups_path.empty() && l.cgroups_path.find(':') == std::string::npos) {
+    bool abs = l.cgroups_path[0] == '/';
+    l.cgroups_path = fs::clean_abs("/" + l.cgroups_path);
+    if (!abs) l.cgroups_path.erase(0, 1);
+    if (l.cgroups_path.empty() || l.cgroups_path == "/") {
+      bad("linux.cgroupsPath", "must name a cgroup below the root");
+    }
+  }
   if (const json* r = get_object(lj, "linux", "resources")) {
     // The device rules every default spec carries are not a limit; anything else is.
     for (auto it = r->begin(); it != r->end(); ++it) {
@@ -499,8 +488,12 @@ std::optional<int> capability_from_name(const std::string& name) {
   if (!lower.starts_with("cap_")) return std::nullopt;
   cap_value_t v = 0;
   if (cap_from_name(lower.c_str(), &v) != 0) return std::nullopt;
-  // libcap also accepts numbers; the spec only knows names.
-  if (std::isdigit(static_cast<unsigned char>(lower[4]))) return std::nullopt;
+  // libcap stops at the first character that is not part of a name ("cap_kill2" reads as
+  // cap_kill) and accepts numbers: only an exact round trip is a capability name.
+  char* back = cap_to_name(v);
+  bool exact = back != nullptr && lower == back;
+  cap_free(back);
+  if (!exact) return std::nullopt;
   return static_cast<int>(v);
 }
 
@@ -590,7 +583,7 @@ Result<Config> parse_config(const std::string& text, const std::string& bundle,
     if (root == nullptr) bad("root", "required field is missing");
     std::string rp = get_string(*root, "root", "path", true);
     if (rp.empty()) bad("root.path", "must not be empty");
-    c.root = clean_abs(rp[0] == '/' ? rp : bundle + "/" + rp);
+    c.root = fs::clean_abs(rp[0] == '/' ? rp : bundle + "/" + rp);
     c.root_readonly = get_bool(*root, "root", "readonly");
     struct stat st{};
     if (::stat(c.root.c_str(), &st) < 0) {
