@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstring>
 
 namespace nsbox::process {
@@ -17,6 +18,14 @@ int check_executable(const std::string& path) {
   return 0;
 }
 
+// Go spells errno texts in lower case ("no such file or directory"); runc's messages, which
+// engines match, carry them that way.
+std::string go_strerror(int e) {
+  std::string s = std::strerror(e);
+  if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+  return s;
+}
+
 }  // namespace
 
 Result<std::string> look_path(const std::string& name, const std::vector<std::string>& env) {
@@ -25,9 +34,9 @@ Result<std::string> look_path(const std::string& name, const std::vector<std::st
     int e = check_executable(name);
     if (e == 0) return name;
     if (e == ENOENT || e == ENOTDIR) {
-      return fail(prefix + ": stat " + name + ": " + std::strerror(e));
+      return fail(prefix + ": stat " + name + ": " + go_strerror(e));
     }
-    return fail(prefix + ": " + std::strerror(e == EISDIR ? EACCES : e));
+    return fail(prefix + ": " + go_strerror(e == EISDIR ? EACCES : e));
   }
   std::string path;
   for (const auto& kv : env) {

@@ -108,7 +108,7 @@ std::string state_for_hooks(const spec::State& st, Status s) {
   return spec::oci_state_json(st, s, false);
 }
 
-bool has_limits(const spec::Config& cfg) { return cfg.linux.has_resources; }
+bool has_limits(const spec::Config& cfg) { return cfg.linux.resources.has_limits(); }
 
 }  // namespace
 

@@ -331,6 +331,161 @@ Process parse_process(const json& pj) {
   return p;
 }
 
+template <typename T>
+std::vector<T> parse_list(const json& obj, const std::string& base, const char* key,
+                          T (*one)(const json&, const std::string&)) {
+  std::vector<T> out;
+  const json* a = get_array(obj, base, key);
+  if (a == nullptr) return out;
+  for (size_t i = 0; i < a->size(); ++i) {
+    std::string p = index(join(base, key), i);
+    expect((*a)[i], json::value_t::object, p, "object");
+    out.push_back(one((*a)[i], p));
+  }
+  return out;
+}
+
+ThrottleDevice parse_throttle(const json& j, const std::string& p) {
+  ThrottleDevice d;
+  d.major = *get_int<int64_t>(j, p, "major", true);
+  d.minor = *get_int<int64_t>(j, p, "minor", true);
+  d.rate = *get_int<uint64_t>(j, p, "rate", true);
+  return d;
+}
+
+WeightDevice parse_weight_device(const json& j, const std::string& p) {
+  WeightDevice d;
+  d.major = *get_int<int64_t>(j, p, "major", true);
+  d.minor = *get_int<int64_t>(j, p, "minor", true);
+  d.weight = get_int<uint16_t>(j, p, "weight");
+  d.leaf_weight = get_int<uint16_t>(j, p, "leafWeight");
+  return d;
+}
+
+HugepageLimit parse_hugepage(const json& j, const std::string& p) {
+  HugepageLimit h;
+  h.page_size = get_string(j, p, "pageSize", true);
+  h.limit = *get_int<uint64_t>(j, p, "limit", true);
+  return h;
+}
+
+DeviceRule parse_device_rule(const json& j, const std::string& p) {
+  DeviceRule r;
+  r.allow = get_bool(j, p, "allow");
+  std::string t = get_string(j, p, "type");
+  if (t.empty()) t = "a";
+  if (t != "a" && t != "c" && t != "b") bad(join(p, "type"), "unknown device type \"" + t + "\" (a, c or b)");
+  r.type = t[0];
+  r.major = get_int<int64_t>(j, p, "major");
+  r.minor = get_int<int64_t>(j, p, "minor");
+  if ((r.major && *r.major < 0) || (r.minor && *r.minor < 0)) bad(p, "device numbers must not be negative");
+  r.access = get_string(j, p, "access");
+  if (r.access.empty()) r.access = "rwm";
+  for (char c : r.access) {
+    if (c != 'r' && c != 'w' && c != 'm') bad(join(p, "access"), "unknown access \"" + r.access + "\" (r, w, m)");
+  }
+  return r;
+}
+
+Resources parse_resources_obj(const json& r, const std::string& base) {
+  static const std::set<std::string> kKnown = {"memory", "cpu",     "pids",   "blockIO",
+                                               "hugepageLimits", "network", "devices", "unified",
+                                               "rdma"};
+  Resources res;
+  for (auto it = r.begin(); it != r.end(); ++it) {
+    if (!kKnown.contains(it.key())) bad(join(base, it.key()), "unknown resource");
+  }
+  if (field(r, "rdma") != nullptr) bad(join(base, "rdma"), "rdma limits are not supported");
+  if (const json* m = get_object(r, base, "memory")) {
+    std::string p = join(base, "memory");
+    MemoryLimits ml;
+    ml.limit = get_int<int64_t>(*m, p, "limit");
+    ml.reservation = get_int<int64_t>(*m, p, "reservation");
+    ml.swap = get_int<int64_t>(*m, p, "swap");
+    ml.kernel = get_int<int64_t>(*m, p, "kernel");
+    ml.kernel_tcp = get_int<int64_t>(*m, p, "kernelTCP");
+    ml.swappiness = get_int<uint64_t>(*m, p, "swappiness");
+    if (ml.swappiness && *ml.swappiness > 100) bad(join(p, "swappiness"), "must be between 0 and 100");
+    if (field(*m, "disableOOMKiller") != nullptr) ml.disable_oom_killer = get_bool(*m, p, "disableOOMKiller");
+    if (field(*m, "useHierarchy") != nullptr) ml.use_hierarchy = get_bool(*m, p, "useHierarchy");
+    for (auto [name, v] : {std::pair{"limit", ml.limit}, {"reservation", ml.reservation},
+                           {"swap", ml.swap}, {"kernel", ml.kernel}, {"kernelTCP", ml.kernel_tcp}}) {
+      if (v && *v < -1) bad(join(p, name), "must be -1 (unlimited) or a number of bytes");
+    }
+    if (ml.limit && ml.swap && *ml.limit > 0 && *ml.swap > 0 && *ml.swap < *ml.limit) {
+      bad(join(p, "swap"), "memory+swap limit must not be below the memory limit");
+    }
+    res.memory = ml;
+  }
+  if (const json* c = get_object(r, base, "cpu")) {
+    std::string p = join(base, "cpu");
+    CpuLimits cl;
+    cl.shares = get_int<uint64_t>(*c, p, "shares");
+    cl.quota = get_int<int64_t>(*c, p, "quota");
+    cl.burst = get_int<uint64_t>(*c, p, "burst");
+    cl.period = get_int<uint64_t>(*c, p, "period");
+    cl.realtime_runtime = get_int<int64_t>(*c, p, "realtimeRuntime");
+    cl.realtime_period = get_int<uint64_t>(*c, p, "realtimePeriod");
+    cl.cpus = get_string(*c, p, "cpus");
+    cl.mems = get_string(*c, p, "mems");
+    cl.idle = get_int<int64_t>(*c, p, "idle");
+    if (cl.quota && *cl.quota < -1) bad(join(p, "quota"), "must be -1 (unlimited) or positive");
+    if (cl.quota && *cl.quota == 0) bad(join(p, "quota"), "must be -1 (unlimited) or positive");
+    if (cl.period && (*cl.period < 1000 || *cl.period > 1000000)) {
+      bad(join(p, "period"), "must be between 1000 and 1000000 microseconds");
+    }
+    if (cl.idle && *cl.idle != 0 && *cl.idle != 1) bad(join(p, "idle"), "must be 0 or 1");
+    res.cpu = cl;
+  }
+  if (const json* pj = get_object(r, base, "pids")) {
+    res.pids_limit = *get_int<int64_t>(*pj, join(base, "pids"), "limit", true);
+    if (*res.pids_limit < -1 || *res.pids_limit == 0) {
+      // runc treats 0 as "unlimited" for docker's sake; the spec says a positive count.
+      if (*res.pids_limit < -1) bad(join(base, "pids.limit"), "must be -1 (unlimited) or positive");
+    }
+  }
+  if (const json* b = get_object(r, base, "blockIO")) {
+    std::string p = join(base, "blockIO");
+    BlockIoLimits bl;
+    bl.weight = get_int<uint16_t>(*b, p, "weight");
+    bl.leaf_weight = get_int<uint16_t>(*b, p, "leafWeight");
+    for (auto [name, v] : {std::pair{"weight", bl.weight}, {"leafWeight", bl.leaf_weight}}) {
+      if (v && (*v < 10 || *v > 1000)) bad(join(p, name), "must be between 10 and 1000");
+    }
+    bl.weight_devices = parse_list<WeightDevice>(*b, p, "weightDevice", parse_weight_device);
+    bl.read_bps = parse_list<ThrottleDevice>(*b, p, "throttleReadBpsDevice", parse_throttle);
+    bl.write_bps = parse_list<ThrottleDevice>(*b, p, "throttleWriteBpsDevice", parse_throttle);
+    bl.read_iops = parse_list<ThrottleDevice>(*b, p, "throttleReadIOPSDevice", parse_throttle);
+    bl.write_iops = parse_list<ThrottleDevice>(*b, p, "throttleWriteIOPSDevice", parse_throttle);
+    res.block_io = bl;
+  }
+  res.hugepages = parse_list<HugepageLimit>(r, base, "hugepageLimits", parse_hugepage);
+  if (const json* n = get_object(r, base, "network")) {
+    std::string p = join(base, "network");
+    NetworkLimits nl;
+    nl.class_id = get_int<uint32_t>(*n, p, "classID");
+    if (const json* pr = get_array(*n, p, "priorities")) {
+      for (size_t i = 0; i < pr->size(); ++i) {
+        std::string ip = index(join(p, "priorities"), i);
+        expect((*pr)[i], json::value_t::object, ip, "object");
+        nl.priorities.emplace_back(get_string((*pr)[i], ip, "name", true),
+                                   *get_int<uint32_t>((*pr)[i], ip, "priority", true));
+      }
+    }
+    res.network = nl;
+  }
+  res.devices = parse_list<DeviceRule>(r, base, "devices", parse_device_rule);
+  if (const json* u = get_object(r, base, "unified")) {
+    for (auto it = u->begin(); it != u->end(); ++it) {
+      std::string p = join(join(base, "unified"), it.key());
+      expect(it.value(), json::value_t::string, p, "string");
+      if (it.key().find('/') != std::string::npos || it.key().starts_with(".")) bad(p, "invalid cgroup file name");
+      res.unified[it.key()] = it.value().get<std::string>();
+    }
+  }
+  return res;
+}
+
 void parse_linux(const json& lj, Config& c) {
   Linux& l = c.linux;
   if (const json* ns = get_array(lj, "linux", "namespaces")) {
@@ -454,10 +609,7 @@ void parse_linux(const json& lj, Config& c) {
     }
   }
   if (const json* r = get_object(lj, "linux", "resources")) {
-    // The device rules every default spec carries are not a limit; anything else is.
-    for (auto it = r->begin(); it != r->end(); ++it) {
-      if (it.key() != "devices" && !it.value().is_null() && !it.value().empty()) l.has_resources = true;
-    }
+    l.resources = parse_resources_obj(*r, "linux.resources");
   }
   if (field(lj, "seccomp") != nullptr) {
     bad("linux.seccomp", "seccomp filters are not supported by this nsbox version");
@@ -649,6 +801,24 @@ Result<Config> parse_config(const std::string& text, const std::string& bundle,
     return fail(file + ": " + b.path + ": " + b.reason);
   }
   return c;
+}
+
+Result<Resources> parse_resources(const std::string& text, const std::string& file,
+                                  const std::string& base) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    std::string what = e.what();
+    auto pos = what.find("] ");
+    return fail(file + ": invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
+  }
+  try {
+    if (!j.is_object()) bad(base.empty() ? "(top level)" : base, std::string("expected object, got ") + type_name(j));
+    return parse_resources_obj(j, base);
+  } catch (const BadField& b) {
+    return fail(file + ": " + b.path + ": " + b.reason);
+  }
 }
 
 Result<Config> load_config(const std::string& bundle) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "spec/resources.h"
 
 namespace nsbox::spec {
 
@@ -115,7 +116,7 @@ struct Linux {
   std::map<std::string, std::string> sysctl;
   unsigned long rootfs_propagation = 0;  // 0: default (rslave)
   std::string cgroups_path;
-  bool has_resources = false;
+  Resources resources;
 };
 
 struct Config {

@@ -272,7 +272,7 @@ TEST_F(ConfigTest, FullConfigParsesIntoTheRightFields) {
                                                           {"kernel.domainname", "d"}}));
   EXPECT_EQ(l.rootfs_propagation, static_cast<unsigned long>(MS_SLAVE | MS_REC));
   EXPECT_EQ(l.cgroups_path, "/nsbox/test");
-  EXPECT_TRUE(l.has_resources);
+  EXPECT_TRUE(l.resources.has_limits());
 }
 
 TEST_F(ConfigTest, MinimalConfigDefaults) {
@@ -290,7 +290,7 @@ TEST_F(ConfigTest, MinimalConfigDefaults) {
   EXPECT_FALSE(r->process->no_new_privileges);
   EXPECT_TRUE(r->linux.namespaces.empty());
   EXPECT_EQ(r->linux.rootfs_propagation, 0u);
-  EXPECT_FALSE(r->linux.has_resources);
+  EXPECT_FALSE(r->linux.resources.has_limits());
   EXPECT_EQ(r->find_ns(NsKind::kPid), nullptr);
   EXPECT_FALSE(r->new_ns(NsKind::kPid));
 }
@@ -350,11 +350,11 @@ TEST_F(ConfigTest, ResourcesOnlyDeviceRulesIsNotALimit) {
   j["linux"]["resources"] = {{"devices", json::array({{{"allow", false}, {"access", "rwm"}}})}};
   auto r = parse(j);
   ASSERT_TRUE(r) << r.error().what();
-  EXPECT_FALSE(r->linux.has_resources);
+  EXPECT_FALSE(r->linux.resources.has_limits());
   j["linux"]["resources"]["memory"] = {{"limit", 1048576}};
   r = parse(j);
   ASSERT_TRUE(r) << r.error().what();
-  EXPECT_TRUE(r->linux.has_resources);
+  EXPECT_TRUE(r->linux.resources.has_limits());
 }
 
 TEST_F(ConfigTest, SysctlAllowedWhenNamespaceJoinedByPath) {

@@ -75,7 +75,7 @@ TEST(DefaultSpec, ParsesWithTheRuncDefaults) {
   EXPECT_EQ(c->find_ns(NsKind::kUser), nullptr);
   EXPECT_TRUE(c->linux.uid_mappings.empty());
   EXPECT_TRUE(c->linux.gid_mappings.empty());
-  EXPECT_FALSE(c->linux.has_resources);  // only the device rule
+  EXPECT_FALSE(c->linux.resources.has_limits());  // only the device rule
   EXPECT_EQ(c->linux.masked_paths,
             (std::vector<std::string>{"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
                                       "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
@@ -132,7 +132,7 @@ TEST(DefaultSpec, Rootless) {
   EXPECT_EQ(c->linux.gid_mappings[0].size, 1u);
   EXPECT_EQ(format_id_mappings(c->linux.uid_mappings), "0 1000 1\n");
   EXPECT_EQ(format_id_mappings(c->linux.gid_mappings), "0 1001 1\n");
-  EXPECT_FALSE(c->linux.has_resources);
+  EXPECT_FALSE(c->linux.resources.has_limits());
 
   std::vector<std::string> dests;
   for (const auto& m : c->mounts) dests.push_back(m.destination);
