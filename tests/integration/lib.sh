@@ -54,6 +54,15 @@ edit_config() {
   mv "$b/config.json.new" "$b/config.json"
 }
 
+# run_ok NAME BUNDLE [nsbox run flags...]: run the bundle as container $(cid NAME), leave its
+# stdout in $OUT; fail with the exit status and stderr when nsbox run does not exit 0.
+run_ok() {
+  local name=$1 b=$2 rc=0
+  shift 2
+  OUT=$(nsbox run "$@" --bundle "$b" "$(cid "$name")" 2>"$TEST_TMP/$name.err") || rc=$?
+  [ "$rc" -eq 0 ] || fail "nsbox run $name exited $rc: stderr [$(cat "$TEST_TMP/$name.err")] stdout [$OUT]"
+}
+
 # A container id unique to this test run.
 cid() { echo "t$$-$1"; }
 

@@ -2,15 +2,6 @@
 # root.readonly, symlinks in the rootfs, devices, maskedPaths, readonlyPaths, sysctls,
 # --no-pivot, and that nothing of it ever shows on the host.
 
-# mnt_run NAME BUNDLE [nsbox run flags...]: run the bundle, leave its stdout in $OUT;
-# fail with the exit status and stderr when nsbox run does not exit 0.
-mnt_run() {
-  local name=$1 b=$2 rc=0
-  shift 2
-  OUT=$(nsbox run "$@" --bundle "$b" "$(cid "$name")" 2>"$TEST_TMP/$name.err") || rc=$?
-  [ "$rc" -eq 0 ] || fail "nsbox run $name exited $rc: stderr [$(cat "$TEST_TMP/$name.err")] stdout [$OUT]"
-}
-
 # mnt_entry MOUNTINFO_TEXT MOUNTPOINT: "fstype|mount options|super options|optional fields"
 # of the topmost mount on MOUNTPOINT (empty when nothing is mounted there).
 mnt_entry() {
@@ -58,7 +49,7 @@ mnt_private_rootfs() {
 test_default_mounts() {
   local b mi
   b=$(make_bundle b cat /proc/self/mountinfo)
-  mnt_run def "$b"
+  run_ok def "$b"
   mi=$OUT
   mnt_check "$mi" /proc proc "" ""
   mnt_check "$mi" /dev tmpfs nosuid mode=755,size=65536k
@@ -82,7 +73,7 @@ test_default_mounts() {
     touch /sys/nsbox-probe 2>&1 || true
     mkdir /sys/fs/cgroup/nsbox-probe 2>&1 && rmdir /sys/fs/cgroup/nsbox-probe
     echo "pid1=$(cut -d" " -f1 /proc/1/stat)"')
-  mnt_run beh "$b"
+  run_ok beh "$b"
   assert_contains "$OUT" "shm=x" "tmpfs /dev/shm is writable"
   assert_contains "$OUT" "pid1=1" "/proc belongs to the container's pid namespace"
   assert_not_contains "$(printf '%s\n' "$OUT" | grep nsbox-probe | grep -v 'Read-only file system' || true)" "nsbox-probe" \
@@ -101,7 +92,7 @@ test_bind_mount_readonly() {
     (echo x >> /var/hello) 2>&1 && echo APPENDED
     grep " /var " /proc/self/mountinfo')
   edit_config "$b" '.mounts += [{destination: "/var", type: "bind", source: $s, options: ["rbind", "ro"]}]' --arg s "$src"
-  mnt_run ro "$b"
+  run_ok ro "$b"
   assert_contains "$OUT" hello-from-host "host file visible through the bind mount"
   assert_contains "$OUT" "Read-only file system" "write to a read-only bind mount"
   assert_not_contains "$OUT" WROTE-NEW
@@ -118,7 +109,7 @@ test_bind_mount_readwrite() {
   echo seeded >"$src/seed"
   b=$(make_bundle b sh -c 'cat /run/seed && echo written-inside > /run/from-container && echo OK')
   edit_config "$b" '.mounts += [{destination: "/run", type: "bind", source: $s, options: ["rbind", "rw"]}]' --arg s "$src"
-  mnt_run rw "$b"
+  run_ok rw "$b"
   assert_contains "$OUT" seeded "host file visible inside"
   assert_contains "$OUT" OK "write through the rw bind mount"
   [ -f "$src/from-container" ] || fail "file written inside did not appear on the host"
@@ -138,7 +129,7 @@ test_bind_mount_single_file() {
     true')
   edit_config "$b" '.root.path = $r | .mounts += [{destination: "/etc/app/config.txt", type: "bind", source: $s, options: ["bind", "ro"]}]' \
     --arg r "$root" --arg s "$hostfile"
-  mnt_run file "$b"
+  run_ok file "$b"
   assert_contains "$OUT" IS-FILE "a file bind mount is a file"
   assert_contains "$OUT" file-content "file content inside"
   assert_contains "$OUT" "Read-only file system" "write to a read-only file bind"
@@ -156,7 +147,7 @@ test_tmpfs_with_options() {
     dd if=/dev/zero of=/tmp/big bs=1024 count=2048 2>&1 || echo BIG-FAILED
     grep " /tmp " /proc/self/mountinfo')
   edit_config "$b" '.mounts += [{destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "size=1m", "mode=1770"]}]'
-  mnt_run tmpfs "$b"
+  run_ok tmpfs "$b"
   assert_contains "$OUT" "mode=1770" "mode of the tmpfs root"
   assert_contains "$OUT" SMALL-OK "tmpfs is writable on a read-only root"
   assert_contains "$OUT" "No space left on device" "the size limit of the tmpfs"
@@ -175,7 +166,7 @@ test_mount_propagation_options() {
       {destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["shared"]},
       {destination: "/root", type: "tmpfs", source: "tmpfs", options: ["private"]}]' \
     --arg a "$s1" --arg c "$s2"
-  mnt_run prop "$b"
+  run_ok prop "$b"
   local e
   e=$(mnt_entry "$OUT" /var)
   [ -n "$e" ] || fail "nothing on /var: $OUT"
@@ -195,7 +186,7 @@ test_mount_propagation_options() {
 test_readonly_root() {
   local b
   b=$(make_bundle b sh -c 'touch /nsbox-probe 2>&1 && echo WROTE; cat /proc/self/mountinfo')
-  mnt_run ro "$b"
+  run_ok ro "$b"
   assert_contains "$OUT" "Read-only file system" "write to a read-only root"
   assert_not_contains "$OUT" WROTE
   assert_contains "$(mnt_entry "$OUT" / | cut -d'|' -f2)," "ro," "mount options of /"
@@ -207,7 +198,7 @@ test_writable_root() {
   root=$(mnt_private_rootfs)
   b=$(make_bundle b sh -c 'echo inside > /probe && cat /probe && mkdir /newdir && echo DONE')
   edit_config "$b" '.root.path = $r | .root.readonly = false' --arg r "$root"
-  mnt_run rw "$b"
+  run_ok rw "$b"
   assert_contains "$OUT" DONE "writes to a writable root"
   assert_eq "$(cat "$root/probe")" inside "file written to the rootfs"
   [ -d "$root/newdir" ] || fail "directory made inside not in the rootfs"
@@ -286,7 +277,7 @@ test_default_devices() {
     echo discard > /dev/null && echo NULL-OK
     head -c 4 /dev/zero | od -An -tx1
     [ -d /dev/pts ] && [ -d /dev/shm ] && echo DIRS-OK')
-  mnt_run dev "$b"
+  run_ok dev "$b"
   local want
   for want in "/dev/null character special file 1:3 666 0:0" \
     "/dev/zero character special file 1:5 666 0:0" \
@@ -311,7 +302,7 @@ test_linux_devices() {
       {path: "/dev/myblk", type: "b", major: 7, minor: 9, fileMode: 416, uid: 0, gid: 6},
       {path: "/dev/myfifo", type: "p", fileMode: 420},
       {path: "/dev/sub/mynull", type: "c", major: 1, minor: 3}]'
-  mnt_run dev "$b"
+  run_ok dev "$b"
   assert_contains "$OUT" "/dev/mydev character special file 1:3 600 1:2" "linux.devices char device"
   assert_contains "$OUT" "/dev/myblk block special file 7:9 640 0:6" "linux.devices block device"
   assert_contains "$OUT" "/dev/myfifo fifo 0:0 644 0:0" "linux.devices fifo"
@@ -328,7 +319,7 @@ test_masked_paths() {
   # shellcheck disable=SC2016
   local script='for f in '"$files"'; do echo "$f bytes=$(cat $f | wc -c)"; done; echo "dir=$(ls -A '"$dir"' | wc -l)"'
   b=$(make_bundle b sh -c "$script")
-  mnt_run masked "$b"
+  run_ok masked "$b"
   for f in $files; do
     assert_contains "$OUT" "$f bytes=0" "masked file $f reads empty"
   done
@@ -336,7 +327,7 @@ test_masked_paths() {
   # The masks are what hide them: /proc/timer_list and /sys/firmware have content unmasked.
   b=$(make_bundle b2 sh -c "$script")
   edit_config "$b" '.linux.maskedPaths = []'
-  mnt_run unmasked "$b"
+  run_ok unmasked "$b"
   if [ -e /proc/timer_list ]; then
     assert_not_contains "$OUT" "/proc/timer_list bytes=0" "unmasked /proc/timer_list"
   fi
@@ -353,7 +344,7 @@ test_masked_paths_custom() {
   echo secret >"$root/secret-file"
   b=$(make_bundle b sh -c 'echo "dir=[$(ls -A /secret-dir)] file=[$(cat /secret-file)]"; touch /secret-dir/x 2>&1 || true')
   edit_config "$b" '.root.path = $r | .linux.maskedPaths += ["/secret-dir", "/secret-file", "/does/not/exist"]' --arg r "$root"
-  mnt_run masked "$b"
+  run_ok masked "$b"
   assert_contains "$OUT" "dir=[] file=[]" "masked directory and file"
   assert_contains "$OUT" "Read-only file system" "masked directory is read-only"
 }
@@ -365,12 +356,12 @@ test_readonly_paths() {
   local script='(echo 1 > /proc/sys/net/ipv4/ip_forward) 2>&1 && echo WROTE; cat /proc/sys/net/ipv4/ip_forward'
   b=$(make_bundle b sh -c "$script")
   edit_config "$b" '.process.capabilities |= with_entries(.value += ["CAP_NET_ADMIN"])'
-  mnt_run ro "$b"
+  run_ok ro "$b"
   assert_contains "$OUT" "Read-only file system" "write to read-only /proc/sys"
   assert_not_contains "$OUT" WROTE
   b=$(make_bundle b2 sh -c "$script")
   edit_config "$b" '.process.capabilities |= with_entries(.value += ["CAP_NET_ADMIN"]) | .linux.readonlyPaths = []'
-  mnt_run rw "$b"
+  run_ok rw "$b"
   assert_contains "$OUT" WROTE "write to /proc/sys without readonlyPaths"
   assert_eq "$(cat /proc/sys/net/ipv4/ip_forward)" "$host_fwd" "host ip_forward"
 }
@@ -381,7 +372,7 @@ test_sysctl() {
   host_shm=$(cat /proc/sys/kernel/shmmax)
   b=$(make_bundle b sh -c 'echo "fwd=$(cat /proc/sys/net/ipv4/ip_forward) shm=$(cat /proc/sys/kernel/shmmax)"')
   edit_config "$b" '.linux.sysctl = {"net.ipv4.ip_forward": "1", "kernel.shmmax": "123456789"}'
-  mnt_run sysctl "$b"
+  run_ok sysctl "$b"
   assert_eq "$OUT" "fwd=1 shm=123456789" "sysctls inside"
   assert_eq "$(cat /proc/sys/net/ipv4/ip_forward)" "$host_fwd" "host ip_forward"
   assert_eq "$(cat /proc/sys/kernel/shmmax)" "$host_shm" "host shmmax"
@@ -396,7 +387,7 @@ test_no_pivot() {
     ls -A / | tr "\n" " "; echo
     touch /probe 2>&1 || true
     cat /proc/self/mountinfo')
-  mnt_run nopivot "$b" --no-pivot
+  run_ok nopivot "$b" --no-pivot
   assert_contains "$OUT" ROOTFS-MARKER "the rootfs is / with --no-pivot"
   assert_not_contains "$OUT" HOST-VISIBLE "host paths visible with --no-pivot"
   assert_contains "$OUT" "$(ls -A "$(shared_rootfs)" | tr '\n' ' ')" "listing of /"
@@ -429,7 +420,7 @@ test_no_mounts_left_on_host() {
   nsbox delete --force "$id"
   assert_eq "$(host_mounts)" "$before" "host mount table after delete"
   b=$(make_bundle b2 true)
-  mnt_run nopivot "$b" --no-pivot
+  run_ok nopivot "$b" --no-pivot
   assert_eq "$(host_mounts)" "$before" "host mount table after a --no-pivot run"
   assert_no_host_mounts
   assert_no_leftovers "$id"

@@ -1,15 +1,6 @@
 # The container process: args, env, cwd, user, umask, rlimits, noNewPrivileges,
 # capabilities, oomScoreAdj, inherited file descriptors, exit status and signals.
 
-# proc_run NAME BUNDLE [nsbox run flags...]: run the bundle, leave its stdout in $OUT;
-# fail with the exit status and stderr when nsbox run does not exit 0.
-proc_run() {
-  local name=$1 b=$2 rc=0
-  shift 2
-  OUT=$(nsbox run "$@" --bundle "$b" "$(cid "$name")" 2>"$TEST_TMP/$name.err") || rc=$?
-  [ "$rc" -eq 0 ] || fail "nsbox run $name exited $rc: stderr [$(cat "$TEST_TMP/$name.err")] stdout [$OUT]"
-}
-
 # proc_script NAME SCRIPT: a bundle running `sh -c SCRIPT` (SCRIPT may span lines).
 proc_script() {
   local b
@@ -46,7 +37,7 @@ test_args_env_cwd() {
   edit_config "$b" '.process.args = ["sh", "-c", "echo \"args=[$0|$1|$2]\"; echo \"pwd=$(pwd)\"; tr \"\\0\" \"\\n\" < /proc/1/environ; tr \"\\0\" \"|\" < /proc/1/cmdline; echo", "zero", "one two", ""]
     | .process.env = ["PATH=/bin:/usr/bin", "FOO=foo value", "EQ=a=b", "EMPTY="]
     | .process.cwd = "/etc"'
-  proc_run args "$b"
+  run_ok args "$b"
   assert_contains "$OUT" "args=[zero|one two|]" "positional args"
   assert_contains "$OUT" "pwd=/etc" "cwd"
   local env
@@ -59,11 +50,11 @@ test_args_env_cwd() {
 test_args_path_lookup_and_absolute() {
   local b
   b=$(make_bundle b /bin/echo absolute)
-  proc_run abs "$b"
+  run_ok abs "$b"
   assert_eq "$OUT" absolute "absolute program path"
   b=$(make_bundle b2 echo looked-up)
   edit_config "$b" '.process.env = ["PATH=/nonexistent:/usr/bin:/bin"]'
-  proc_run path "$b"
+  run_ok path "$b"
   assert_eq "$OUT" looked-up "program found through PATH"
   b=$(make_bundle b3 no-such-program)
   expect_fail "no-such-program" nsbox run --bundle "$b" "$(cid missing)"
@@ -75,7 +66,7 @@ test_cwd_created_if_missing() {
   cp -a "$NSBOX_TEST_WORK/rootfs" "$root"
   b=$(make_bundle b sh -c 'pwd; ls -ld . | cut -c1-10')
   edit_config "$b" '.root.path = $r | .root.readonly = false | .process.cwd = "/work/deep/dir"' --arg r "$root"
-  proc_run cwd "$b"
+  run_ok cwd "$b"
   assert_contains "$OUT" /work/deep/dir "cwd"
   [ -d "$root/work/deep/dir" ] || fail "cwd not created in the rootfs"
 }
@@ -86,7 +77,7 @@ test_cwd_created_if_missing_on_readonly_root() {
   b=$(make_bundle b pwd)
   # root.readonly is true (the default spec): the cwd is made before the root turns read-only.
   edit_config "$b" '.root.path = $r | .process.cwd = "/work/deep/dir"' --arg r "$root"
-  proc_run cwd "$b"
+  run_ok cwd "$b"
   assert_eq "$OUT" /work/deep/dir "cwd"
   [ -d "$root/work/deep/dir" ] || fail "cwd not created in the rootfs"
 }
@@ -95,7 +86,7 @@ test_user_uid_gid_additional_gids() {
   local b
   b=$(make_bundle b sh -c 'id; grep -E "^(Uid|Gid|Groups):" /proc/self/status')
   edit_config "$b" '.process.user = {uid: 1000, gid: 1001, additionalGids: [10, 20, 1001]}'
-  proc_run user "$b"
+  run_ok user "$b"
   assert_contains "$OUT" "uid=1000 gid=1001" "id"
   assert_eq "$(proc_status_field "$OUT" Uid)" "$(printf '1000\t1000\t1000\t1000')" "real/effective/saved/fs uid"
   assert_eq "$(proc_status_field "$OUT" Gid)" "$(printf '1001\t1001\t1001\t1001')" "real/effective/saved/fs gid"
@@ -105,7 +96,7 @@ test_user_uid_gid_additional_gids() {
 test_user_root_has_no_supplementary_groups() {
   local b
   b=$(make_bundle b grep -E "^(Uid|Gid|Groups):" /proc/self/status)
-  proc_run root "$b"
+  run_ok root "$b"
   assert_eq "$(proc_status_field "$OUT" Uid)" "$(printf '0\t0\t0\t0')" "uid"
   assert_eq "$(proc_status_field "$OUT" Gid)" "$(printf '0\t0\t0\t0')" "gid"
   assert_eq "$(proc_status_field "$OUT" Groups | xargs)" "" "supplementary groups"
@@ -115,11 +106,11 @@ test_umask() {
   local b
   b=$(make_bundle b sh -c 'umask; touch /dev/shm/f; mkdir /dev/shm/d; stat -c %a /dev/shm/f /dev/shm/d')
   edit_config "$b" '.process.user.umask = 63'
-  proc_run umask "$b"
+  run_ok umask "$b"
   assert_eq "$(printf '%s\n' "$OUT" | xargs)" "0077 600 700" "umask 0077 and the modes it gives"
   b=$(make_bundle b2 sh -c 'umask')
   edit_config "$b" '.process.user.umask = 18'
-  proc_run umask2 "$b"
+  run_ok umask2 "$b"
   assert_eq "$OUT" 0022 "umask 0022"
 }
 
@@ -127,7 +118,7 @@ test_rlimits() {
   local b
   b=$(make_bundle b sh -c 'ulimit -n; ulimit -Hn; grep -E "^Max (open files|core file size)" /proc/self/limits')
   edit_config "$b" '.process.rlimits = [{type: "RLIMIT_NOFILE", soft: 100, hard: 200}, {type: "RLIMIT_CORE", soft: 0, hard: 4096}]'
-  proc_run rl "$b"
+  run_ok rl "$b"
   assert_eq "$(printf '%s\n' "$OUT" | sed -n 1p)" 100 "ulimit -n (soft)"
   assert_eq "$(printf '%s\n' "$OUT" | sed -n 2p)" 200 "ulimit -Hn (hard)"
   assert_eq "$(printf '%s\n' "$OUT" | awk '/^Max open files/ {print $4, $5}')" "100 200" "NOFILE in /proc/self/limits"
@@ -137,27 +128,27 @@ test_rlimits() {
 test_default_rlimit_nofile() {
   local b
   b=$(make_bundle b grep "^Max open files" /proc/self/limits)
-  proc_run rl "$b"
+  run_ok rl "$b"
   assert_eq "$(printf '%s\n' "$OUT" | awk '{print $4, $5}')" "1024 1024" "RLIMIT_NOFILE of the default spec"
 }
 
 test_no_new_privileges() {
   local b
   b=$(make_bundle b grep NoNewPrivs /proc/self/status)
-  proc_run nnp "$b"
+  run_ok nnp "$b"
   assert_eq "$(proc_status_field "$OUT" NoNewPrivs)" 1 "NoNewPrivs with noNewPrivileges true"
   [ "$(proc_status_field "$(cat /proc/self/status)" NoNewPrivs)" = 0 ] ||
     skip "this test runs with no_new_privs already set"
   b=$(make_bundle b2 grep NoNewPrivs /proc/self/status)
   edit_config "$b" '.process.noNewPrivileges = false'
-  proc_run nonnp "$b"
+  run_ok nonnp "$b"
   assert_eq "$(proc_status_field "$OUT" NoNewPrivs)" 0 "NoNewPrivs with noNewPrivileges false"
 }
 
 test_capabilities_default() {
   local b m
   b=$(make_bundle b grep ^Cap /proc/self/status)
-  proc_run caps "$b"
+  run_ok caps "$b"
   # CAP_KILL=5, CAP_NET_BIND_SERVICE=10, CAP_AUDIT_WRITE=29. The default spec lists them as
   # ambient too, but without inheritable the kernel cannot raise them (runc skips them too).
   m=$(proc_capmask 5 10 29)
@@ -168,7 +159,7 @@ test_capabilities_custom() {
   local b m
   b=$(make_bundle b sh -c 'grep ^Cap /proc/self/status; touch /dev/shm/f; chown 5:5 /dev/shm/f && echo CHOWN-OK')
   edit_config "$b" '.process.capabilities = {bounding: ["CAP_CHOWN"], effective: ["CAP_CHOWN"], permitted: ["CAP_CHOWN"]}'
-  proc_run caps "$b"
+  run_ok caps "$b"
   m=$(proc_capmask 0)
   proc_check_caps "$OUT" "$m" "$m" "$m" 0000000000000000 0000000000000000
   assert_contains "$OUT" CHOWN-OK "CAP_CHOWN is usable"
@@ -183,7 +174,7 @@ test_capabilities_ambient_for_non_root() {
     | .process.capabilities = {bounding: ["CAP_CHOWN", "CAP_NET_RAW", "CAP_KILL"],
         effective: ["CAP_CHOWN", "CAP_NET_RAW"], permitted: ["CAP_CHOWN", "CAP_NET_RAW"],
         inheritable: ["CAP_CHOWN", "CAP_NET_RAW"], ambient: ["CAP_CHOWN", "CAP_NET_RAW"]}'
-  proc_run amb "$b"
+  run_ok amb "$b"
   m=$(proc_capmask 0 13)
   proc_check_caps "$OUT" "$(proc_capmask 0 5 13)" "$m" "$m" "$m" "$m"
 }
@@ -192,7 +183,7 @@ test_capabilities_none_for_non_root() {
   local b z=0000000000000000
   b=$(make_bundle b grep ^Cap /proc/self/status)
   edit_config "$b" '.process.user = {uid: 1000, gid: 1000}'
-  proc_run nonroot "$b"
+  run_ok nonroot "$b"
   # A non-root user loses permitted and effective at exec without ambient or file caps.
   proc_check_caps "$OUT" "$(proc_capmask 5 10 29)" "$z" "$z" "$z" "$z"
 }
@@ -201,7 +192,7 @@ test_oom_score_adj() {
   local b
   b=$(make_bundle b cat /proc/self/oom_score_adj)
   edit_config "$b" '.process.oomScoreAdj = 500'
-  proc_run oom "$b"
+  run_ok oom "$b"
   assert_eq "$OUT" 500 "oom_score_adj"
   assert_ne "$(cat /proc/self/oom_score_adj)" 500 "the caller's oom_score_adj changed"
 }
@@ -214,7 +205,7 @@ test_no_fd_leaks_into_container() {
   exec 7</dev/null
   exec 8>"$TEST_TMP/out8"
   exec 9<"$TEST_TMP"
-  proc_run fds "$b"
+  run_ok fds "$b"
   exec 7<&- 8>&- 9<&-
   assert_eq "$(printf '%s\n' "$OUT" | awk '/^l/ {print $9}' | sort -n | xargs)" "0 1 2 3" \
     "descriptors inside: $OUT"
@@ -227,7 +218,7 @@ test_preserve_fds() {
   b=$(make_bundle b sh -c 'cat <&3; exec ls -l /proc/self/fd')
   exec 3<"$TEST_TMP/preserved"
   exec 4</dev/null
-  proc_run keep "$b" --preserve-fds 1
+  run_ok keep "$b" --preserve-fds 1
   exec 3<&- 4<&-
   assert_contains "$OUT" preserved-content "content read from fd 3"
   # ls (exec'd by the shell) has 0-2, the preserved 3 and its own directory 4; not the
