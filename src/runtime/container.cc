@@ -20,6 +20,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "cgroup/cgroup.h"
+#include "cgroup/control.h"
 #include "process/spawn.h"
 #include "runtime/hooks.h"
 #include "runtime/store.h"
@@ -108,8 +109,6 @@ std::string state_for_hooks(const spec::State& st, Status s) {
   return spec::oci_state_json(st, s, false);
 }
 
-bool has_limits(const spec::Config& cfg) { return cfg.linux.resources.has_limits(); }
-
 }  // namespace
 
 Result<Created> create(const Globals& g, const CreateOptions& o) {
@@ -132,7 +131,6 @@ Result<Created> create(const Globals& g, const CreateOptions& o) {
     return fail(file + ": linux.cgroupsPath: \"" + cfg.linux.cgroups_path +
                 "\" is a systemd slice path; the systemd cgroup driver is not supported");
   }
-  if (has_limits(cfg)) log::warn("linux.resources: limits are not applied by this nsbox version");
 
   auto dir = TRY(ContainerDir::create(g.root, o.id));
   Defer drop_dir([&] { dir.remove(); });
@@ -141,6 +139,9 @@ Result<Created> create(const Globals& g, const CreateOptions& o) {
   std::string cg_path = cfg.linux.cgroups_path.empty() ? "nsbox-" + o.id : cfg.linux.cgroups_path;
   auto placement = TRY(cgroup::create(hierarchies, cg_path));
   Defer drop_cgroups([&] { (void)cgroup::destroy(placement.created); });
+  // Limits are in place before the container process joins: it never runs unlimited.
+  TRY(cgroup::apply(placement.leaves, cfg.linux.resources));
+  TRY(cgroup::apply_device_rules(placement.leaves, cfg.linux.resources.devices));
 
   UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!listener) return fail_errno("exec socket");
