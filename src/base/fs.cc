@@ -49,6 +49,8 @@ Result<std::string> read_file(const std::string& path) {
   return read_all(fd.get(), path);
 }
 
+Result<std::string> read_fd(int fd) { return read_all(fd, "fd " + std::to_string(fd)); }
+
 Result<std::string> read_file_at(int dirfd, const std::string& name) {
   UniqueFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return fail_errno("open " + name);

@@ -9,6 +9,7 @@
 namespace nsbox::fs {
 
 Result<std::string> read_file(const std::string& path);
+Result<std::string> read_fd(int fd);
 Result<std::string> read_file_at(int dirfd, const std::string& name);
 // Write the whole buffer to an existing file (proc and cgroup files: no O_CREAT, no O_TRUNC).
 Result<> write_file(const std::string& path, std::string_view data);

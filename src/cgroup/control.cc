@@ -4,6 +4,9 @@
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/magic.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -428,6 +431,53 @@ Result<> apply_devices(const std::vector<std::string>& leaves, const std::vector
 }
 
 }  // namespace
+
+std::optional<OomWatch> OomWatch::open(const std::vector<std::string>& leaves) {
+  for (const auto& l : leaves) {
+    OomWatch w;
+    if (!is_v2(l) && has_file(l, "memory.oom_control")) {
+      w.count_file_ = l + "/memory.oom_control";
+      w.event_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+      w.control_fd_.reset(::open(w.count_file_.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!w.event_fd_ || !w.control_fd_) return std::nullopt;
+      std::string reg = std::to_string(w.event_fd_.get()) + " " + std::to_string(w.control_fd_.get());
+      if (!fs::write_file(l + "/cgroup.event_control", reg)) return std::nullopt;
+    } else if (is_v2(l) && has_file(l, "memory.events")) {
+      w.count_file_ = l + "/memory.events";
+      w.event_fd_.reset(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+      if (!w.event_fd_ || ::inotify_add_watch(w.event_fd_.get(), w.count_file_.c_str(), IN_MODIFY) < 0) {
+        return std::nullopt;
+      }
+    } else {
+      continue;
+    }
+    w.last_count_ = w.read_count();
+    return w;
+  }
+  return std::nullopt;
+}
+
+uint64_t OomWatch::read_count() const {
+  auto s = fs::read_file(count_file_);
+  if (!s) return last_count_;
+  auto pos = s->find("oom_kill ");
+  if (pos == std::string::npos) return last_count_;
+  return std::stoull(s->substr(pos + 9));
+}
+
+bool OomWatch::poll(int timeout_ms) {
+  pollfd p{event_fd_.get(), POLLIN, 0};
+  if (::poll(&p, 1, timeout_ms) > 0) {
+    char buf[4096];
+    while (::read(event_fd_.get(), buf, sizeof buf) > 0) {
+    }
+  }
+  // The counter decides: a v1 eventfd also fires when the cgroup goes away.
+  uint64_t now = read_count();
+  bool oom = now > last_count_;
+  last_count_ = now;
+  return oom;
+}
 
 uint64_t shares_to_weight(uint64_t shares) {
   if (shares == 0) return 0;

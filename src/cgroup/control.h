@@ -7,10 +7,12 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/error.h"
+#include "base/unique_fd.h"
 #include "spec/resources.h"
 
 namespace nsbox::cgroup {
@@ -33,6 +35,22 @@ std::vector<pid_t> pids(const std::vector<std::string>& leaves);
 
 // runc's stats document (the "data" of an events stats record), as JSON text.
 std::string stats_json(const std::vector<std::string>& leaves);
+
+// Notice of OOM kills in the container's memory cgroup: v1 through an eventfd registered on
+// memory.oom_control, v2 by watching memory.events (inotify) for a rising oom_kill count.
+class OomWatch {
+ public:
+  static std::optional<OomWatch> open(const std::vector<std::string>& leaves);
+  // Wait up to `timeout_ms`; true when an OOM kill happened since the last call.
+  bool poll(int timeout_ms);
+
+ private:
+  UniqueFd event_fd_;     // eventfd (v1) or inotify (v2)
+  UniqueFd control_fd_;   // v1 memory.oom_control, kept open while registered
+  std::string count_file_;
+  uint64_t last_count_ = 0;
+  uint64_t read_count() const;
+};
 
 // Pure conversions, exposed for tests.
 uint64_t shares_to_weight(uint64_t shares);

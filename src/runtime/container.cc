@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstring>
 #include <ctime>
@@ -322,6 +324,80 @@ Result<std::string> list(const Globals& g, const std::string& format, bool quiet
     out += "\n";
   }
   return out;
+}
+
+Result<> pause(const Globals& g, const std::string& id) {
+  auto dir = TRY(ContainerDir::open(g.root, id, true));
+  auto st = TRY(dir.load());
+  Status s = current_status(st, dir);
+  if (s == Status::kPaused) return fail("container \"" + id + "\" is already paused");
+  if (s != Status::kRunning && s != Status::kCreated) {
+    return fail("cannot pause container \"" + id + "\": it is " + spec::status_name(s));
+  }
+  return cgroup::set_frozen(st.cgroup_leaves, true);
+}
+
+Result<> resume(const Globals& g, const std::string& id) {
+  auto dir = TRY(ContainerDir::open(g.root, id, true));
+  auto st = TRY(dir.load());
+  Status s = current_status(st, dir);
+  if (s != Status::kPaused) {
+    return fail("cannot resume container \"" + id + "\": it is " + spec::status_name(s) + ", not paused");
+  }
+  return cgroup::set_frozen(st.cgroup_leaves, false);
+}
+
+Result<std::vector<pid_t>> pids(const Globals& g, const std::string& id) {
+  auto dir = TRY(ContainerDir::open(g.root, id, false));
+  auto st = TRY(dir.load());
+  if (current_status(st, dir) == Status::kStopped) return fail("container \"" + id + "\" is not running");
+  return cgroup::pids(st.cgroup_leaves);
+}
+
+Result<> update(const Globals& g, const std::string& id, const spec::Resources& r) {
+  auto dir = TRY(ContainerDir::open(g.root, id, true));
+  auto st = TRY(dir.load());
+  if (current_status(st, dir) == Status::kStopped) {
+    return fail("cannot update container \"" + id + "\": it is stopped");
+  }
+  TRY(cgroup::apply(st.cgroup_leaves, r));
+  if (!r.devices.empty()) TRY(cgroup::apply_device_rules(st.cgroup_leaves, r.devices));
+  return {};
+}
+
+Result<> events(const Globals& g, const std::string& id, bool stats_once, int interval_ms,
+                FILE* out) {
+  auto dir = TRY(ContainerDir::open(g.root, id, false));
+  auto st = TRY(dir.load());
+  if (current_status(st, dir) == Status::kStopped) return fail("container \"" + id + "\" is not running");
+  auto emit = [&](const char* type, const std::string& data) {
+    std::string line = std::string("{\"type\":\"") + type + "\",\"id\":\"" + log::json_escape(id) + "\"";
+    if (!data.empty()) line += ",\"data\":" + data;
+    line += "}\n";
+    std::fputs(line.c_str(), out);
+    std::fflush(out);
+  };
+  if (stats_once) {
+    emit("stats", cgroup::stats_json(st.cgroup_leaves));
+    return {};
+  }
+  auto watch = cgroup::OomWatch::open(st.cgroup_leaves);
+  auto next = std::chrono::steady_clock::now() + std::chrono::milliseconds(interval_ms);
+  for (;;) {
+    if (current_status(st, dir) == Status::kStopped) {
+      // An oom kill that ended the container is reported before we go.
+      if (watch && watch->poll(0)) emit("oom", "");
+      return {};
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next - std::chrono::steady_clock::now()).count();
+    int wait = static_cast<int>(std::clamp<long long>(left, 0, 250));
+    bool oom = watch ? watch->poll(wait) : (::usleep(static_cast<useconds_t>(wait) * 1000), false);
+    if (oom) emit("oom", "");
+    if (std::chrono::steady_clock::now() >= next) {
+      emit("stats", cgroup::stats_json(st.cgroup_leaves));
+      next += std::chrono::milliseconds(interval_ms);
+    }
+  }
 }
 
 Result<int> run(const Globals& g, const CreateOptions& o, bool detach) {

@@ -3,9 +3,12 @@
 
 #include <sys/types.h>
 
+#include <cstdio>
 #include <string>
+#include <vector>
 
 #include "base/error.h"
+#include "spec/resources.h"
 
 namespace nsbox::runtime {
 
@@ -36,6 +39,18 @@ Result<> kill(const Globals& g, const std::string& id, int sig, bool all);
 Result<> remove(const Globals& g, const std::string& id, bool force);
 Result<std::string> state(const Globals& g, const std::string& id);
 Result<std::string> list(const Globals& g, const std::string& format, bool quiet);
+// pause/resume: freeze or thaw every process of the container and wait for it.
+Result<> pause(const Globals& g, const std::string& id);
+Result<> resume(const Globals& g, const std::string& id);
+// Host pids of the container's processes.
+Result<std::vector<pid_t>> pids(const Globals& g, const std::string& id);
+// update: apply new limits to a live container.
+Result<> update(const Globals& g, const std::string& id, const spec::Resources& r);
+// events: one stats record (`stats_once`), or a stream of stats every `interval_ms` and oom
+// records as they happen, until the container stops. Each record is a JSON line on `out`.
+Result<> events(const Globals& g, const std::string& id, bool stats_once, int interval_ms,
+                FILE* out);
+
 // run: create + start + wait + delete (or only create + start with detach). Returns the
 // exit status to exit with: the container's, or 128+N for signal N.
 Result<int> run(const Globals& g, const CreateOptions& o, bool detach);
