@@ -479,6 +479,8 @@ bool OomWatch::poll(int timeout_ms) {
   return oom;
 }
 
+bool is_cgroup2(const std::string& dir) { return is_v2(dir); }
+
 uint64_t shares_to_weight(uint64_t shares) {
   if (shares == 0) return 0;
   if (shares < 2) shares = 2;

@@ -52,6 +52,8 @@ class OomWatch {
   uint64_t read_count() const;
 };
 
+bool is_cgroup2(const std::string& dir);
+
 // Pure conversions, exposed for tests.
 uint64_t shares_to_weight(uint64_t shares);
 uint64_t blkio_weight_to_io_weight(uint64_t weight);

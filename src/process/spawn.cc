@@ -22,10 +22,14 @@ namespace {
 
 using spec::NsKind;
 
-pid_t clone3_fork(uint64_t flags) {
+pid_t clone3_fork(uint64_t flags, int cgroup_fd = -1) {
   clone_args args{};
   args.flags = flags;
   args.exit_signal = SIGCHLD;
+  if (cgroup_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(cgroup_fd);
+  }
   return static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
 }
 
@@ -169,7 +173,13 @@ Result<Spawned> spawn_container(const SpawnOptions& o) {
   UniqueFd parent_end(sp[0]), child_end(sp[1]);
   bool slow = needs_intermediate(cfg);
 
-  pid_t child = clone3_fork(slow ? 0 : clone_flags(cfg));
+  bool into_cgroup = !slow && o.cgroup2_fd >= 0;
+  pid_t child = clone3_fork(slow ? 0 : clone_flags(cfg), into_cgroup ? o.cgroup2_fd : -1);
+  if (child < 0 && into_cgroup) {
+    // Kernels before 5.7, or a cgroup the kernel will not clone into: join it by a write.
+    into_cgroup = false;
+    child = clone3_fork(clone_flags(cfg));
+  }
   if (child < 0) return fail_errno("clone the container process");
   if (child == 0) {
     parent_end.reset();
@@ -208,7 +218,11 @@ Result<Spawned> spawn_container(const SpawnOptions& o) {
     out.is_our_child = true;
     if (cfg.new_ns(NsKind::kUser)) TRY(write_id_maps(child, cfg));
   }
-  TRY(cgroup::enter(o.cgroup_leaves, out.pid));
+  std::vector<std::string> to_enter;
+  for (const auto& leaf : o.cgroup_leaves) {
+    if (!(into_cgroup && leaf == o.cgroup2_leaf)) to_enter.push_back(leaf);
+  }
+  TRY(cgroup::enter(to_enter, out.pid));
   TRY(send_msg(sync, Msg::kGo));
   for (;;) {
     auto m = TRY(recv_msg(sync));

@@ -26,6 +26,10 @@ struct SpawnOptions {
   std::vector<int> close_in_child;
   std::vector<cgroup::Hierarchy> hierarchies;
   std::vector<std::string> cgroup_leaves;
+  // The cgroup v2 leaf, opened: the fast path clones straight into it (CLONE_INTO_CGROUP),
+  // so the container never runs a moment outside its limits. -1: none.
+  int cgroup2_fd = -1;
+  std::string cgroup2_leaf;
   // Runs the runtime-namespace hooks (prestart, createRuntime) for container pid `pid`;
   // returns the state JSON that the container-side hooks get on stdin.
   std::function<Result<std::string>(pid_t pid)> on_mounts_ready;

@@ -111,6 +111,12 @@ std::string state_for_hooks(const spec::State& st, Status s) {
   return spec::oci_state_json(st, s, false);
 }
 
+// True inside a user namespace other than the initial one (rootless engines).
+bool in_user_namespace() {
+  auto m = fs::read_file("/proc/self/uid_map");
+  return m && m->find("4294967295") == std::string::npos;
+}
+
 }  // namespace
 
 Result<Created> create(const Globals& g, const CreateOptions& o) {
@@ -139,7 +145,20 @@ Result<Created> create(const Globals& g, const CreateOptions& o) {
 
   auto hierarchies = TRY(cgroup::discover());
   std::string cg_path = cfg.linux.cgroups_path.empty() ? "nsbox-" + o.id : cfg.linux.cgroups_path;
-  auto placement = TRY(cgroup::create(hierarchies, cg_path));
+  auto made = cgroup::create(hierarchies, cg_path);
+  cgroup::Placement placement;
+  if (made) {
+    placement = std::move(*made);
+  } else if (in_user_namespace() && cfg.linux.cgroups_path.empty() &&
+             (made.error().code() == EACCES || made.error().code() == EPERM ||
+              made.error().code() == EROFS) &&
+             !cfg.linux.resources.has_limits()) {
+    // Rootless engines on cgroup v1 (no delegation) send no cgroupsPath: run without cgroups,
+    // as runc and crun do, rather than fail.
+    log::debug("create " + o.id + ": no cgroups (" + made.error().what() + ")");
+  } else {
+    return fail(std::move(made.error()));
+  }
   Defer drop_cgroups([&] { (void)cgroup::destroy(placement.created); });
   // Limits are in place before the container process joins: it never runs unlimited.
   TRY(cgroup::apply(placement.leaves, cfg.linux.resources));
@@ -177,7 +196,15 @@ Result<Created> create(const Globals& g, const CreateOptions& o) {
   so.no_new_keyring = o.no_new_keyring;
   so.preserve_fds = o.preserve_fds;
   so.exec_listen_fd = listener.get();
-  so.close_in_child = {dir.fd()};
+  UniqueFd cgroup2_fd;
+  for (const auto& leaf : placement.leaves) {
+    if (cgroup::is_cgroup2(leaf)) {
+      cgroup2_fd.reset(::open(leaf.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      so.cgroup2_fd = cgroup2_fd.get();
+      so.cgroup2_leaf = leaf;
+    }
+  }
+  so.close_in_child = {dir.fd(), cgroup2_fd.get()};
   so.hierarchies = hierarchies;
   so.cgroup_leaves = placement.leaves;
   so.on_mounts_ready = [&](pid_t pid) -> Result<std::string> {
