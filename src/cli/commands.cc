@@ -380,6 +380,7 @@ int cmd_update(const runtime::Globals& g, const std::vector<std::string>& args) 
       !c.mems.empty()) {
     r.cpu = c;
   }
+  if (auto v = spec::validate_resources(r, ""); !v) return report(v.error());
   auto res = runtime::update(g, p.args[0], r);
   return res ? 0 : report(res.error());
 }

@@ -405,16 +405,8 @@ Resources parse_resources_obj(const json& r, const std::string& base) {
     ml.kernel = get_int<int64_t>(*m, p, "kernel");
     ml.kernel_tcp = get_int<int64_t>(*m, p, "kernelTCP");
     ml.swappiness = get_int<uint64_t>(*m, p, "swappiness");
-    if (ml.swappiness && *ml.swappiness > 100) bad(join(p, "swappiness"), "must be between 0 and 100");
     if (field(*m, "disableOOMKiller") != nullptr) ml.disable_oom_killer = get_bool(*m, p, "disableOOMKiller");
     if (field(*m, "useHierarchy") != nullptr) ml.use_hierarchy = get_bool(*m, p, "useHierarchy");
-    for (auto [name, v] : {std::pair{"limit", ml.limit}, {"reservation", ml.reservation},
-                           {"swap", ml.swap}, {"kernel", ml.kernel}, {"kernelTCP", ml.kernel_tcp}}) {
-      if (v && *v < -1) bad(join(p, name), "must be -1 (unlimited) or a number of bytes");
-    }
-    if (ml.limit && ml.swap && *ml.limit > 0 && *ml.swap > 0 && *ml.swap < *ml.limit) {
-      bad(join(p, "swap"), "memory+swap limit must not be below the memory limit");
-    }
     res.memory = ml;
   }
   if (const json* c = get_object(r, base, "cpu")) {
@@ -429,29 +421,16 @@ Resources parse_resources_obj(const json& r, const std::string& base) {
     cl.cpus = get_string(*c, p, "cpus");
     cl.mems = get_string(*c, p, "mems");
     cl.idle = get_int<int64_t>(*c, p, "idle");
-    if (cl.quota && *cl.quota < -1) bad(join(p, "quota"), "must be -1 (unlimited) or positive");
-    if (cl.quota && *cl.quota == 0) bad(join(p, "quota"), "must be -1 (unlimited) or positive");
-    if (cl.period && (*cl.period < 1000 || *cl.period > 1000000)) {
-      bad(join(p, "period"), "must be between 1000 and 1000000 microseconds");
-    }
-    if (cl.idle && *cl.idle != 0 && *cl.idle != 1) bad(join(p, "idle"), "must be 0 or 1");
     res.cpu = cl;
   }
   if (const json* pj = get_object(r, base, "pids")) {
     res.pids_limit = *get_int<int64_t>(*pj, join(base, "pids"), "limit", true);
-    if (*res.pids_limit < -1 || *res.pids_limit == 0) {
-      // runc treats 0 as "unlimited" for docker's sake; the spec says a positive count.
-      if (*res.pids_limit < -1) bad(join(base, "pids.limit"), "must be -1 (unlimited) or positive");
-    }
   }
   if (const json* b = get_object(r, base, "blockIO")) {
     std::string p = join(base, "blockIO");
     BlockIoLimits bl;
     bl.weight = get_int<uint16_t>(*b, p, "weight");
     bl.leaf_weight = get_int<uint16_t>(*b, p, "leafWeight");
-    for (auto [name, v] : {std::pair{"weight", bl.weight}, {"leafWeight", bl.leaf_weight}}) {
-      if (v && (*v < 10 || *v > 1000)) bad(join(p, name), "must be between 10 and 1000");
-    }
     bl.weight_devices = parse_list<WeightDevice>(*b, p, "weightDevice", parse_weight_device);
     bl.read_bps = parse_list<ThrottleDevice>(*b, p, "throttleReadBpsDevice", parse_throttle);
     bl.write_bps = parse_list<ThrottleDevice>(*b, p, "throttleWriteBpsDevice", parse_throttle);
@@ -475,6 +454,12 @@ Resources parse_resources_obj(const json& r, const std::string& base) {
     res.network = nl;
   }
   res.devices = parse_list<DeviceRule>(r, base, "devices", parse_device_rule);
+  if (auto v = validate_resources(res, base); !v) {
+    // validate_resources names "<base>.<field>: reason"; split it back for BadField.
+    const std::string& m = v.error().message();
+    auto colon = m.find(": ");
+    bad(m.substr(0, colon), m.substr(colon + 2));
+  }
   if (const json* u = get_object(r, base, "unified")) {
     for (auto it = u->begin(); it != u->end(); ++it) {
       std::string p = join(join(base, "unified"), it.key());
@@ -801,6 +786,38 @@ Result<Config> parse_config(const std::string& text, const std::string& bundle,
     return fail(file + ": " + b.path + ": " + b.reason);
   }
   return c;
+}
+
+Result<> validate_resources(const Resources& r, const std::string& base) {
+  auto err = [&](const std::string& field, const std::string& why) {
+    return fail(join(base, field) + ": " + why);
+  };
+  if (const auto& m = r.memory) {
+    for (auto [name, v] : {std::pair{"memory.limit", m->limit}, {"memory.reservation", m->reservation},
+                           {"memory.swap", m->swap}, {"memory.kernel", m->kernel},
+                           {"memory.kernelTCP", m->kernel_tcp}}) {
+      if (v && *v < -1) return err(name, "must be -1 (unlimited) or a number of bytes");
+    }
+    if (m->swappiness && *m->swappiness > 100) return err("memory.swappiness", "must be between 0 and 100");
+    if (m->limit && m->swap && *m->limit > 0 && *m->swap > 0 && *m->swap < *m->limit) {
+      return err("memory.swap", "memory+swap limit must not be below the memory limit");
+    }
+  }
+  if (const auto& c = r.cpu) {
+    if (c->quota && (*c->quota < -1 || *c->quota == 0)) return err("cpu.quota", "must be -1 (unlimited) or positive");
+    if (c->period && (*c->period < 1000 || *c->period > 1000000)) {
+      return err("cpu.period", "must be between 1000 and 1000000 microseconds");
+    }
+    if (c->idle && *c->idle != 0 && *c->idle != 1) return err("cpu.idle", "must be 0 or 1");
+  }
+  // 0 means "unlimited" to runc (docker sends it); the spec itself asks for a positive count.
+  if (r.pids_limit && *r.pids_limit < -1) return err("pids.limit", "must be -1 (unlimited) or positive");
+  if (const auto& b = r.block_io) {
+    for (auto [name, v] : {std::pair{"blockIO.weight", b->weight}, {"blockIO.leafWeight", b->leaf_weight}}) {
+      if (v && *v != 0 && (*v < 10 || *v > 1000)) return err(name, "must be between 10 and 1000");
+    }
+  }
+  return {};
 }
 
 Result<Resources> parse_resources(const std::string& text, const std::string& file,

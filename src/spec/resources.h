@@ -75,6 +75,9 @@ struct Resources {
   }
 };
 
+// Range checks shared by config.json and `update` flags; errors read "<base>.<field>: reason".
+Result<> validate_resources(const Resources& r, const std::string& base);
+
 // Parse a linux.resources object given as JSON text. `base` prefixes field paths in errors
 // ("linux.resources" for config.json, "" for an `update --resources` file).
 Result<Resources> parse_resources(const std::string& json_text, const std::string& file,
