@@ -663,8 +663,81 @@ std::string stats_json(const std::vector<std::string>& leaves) {
   data["cpu"] = cpu;
   data["memory"] = memory;
   data["pids"] = pidsj;
-  data["blkio"] = json::object();
-  data["hugetlb"] = json::object();
+  json blkio = json::object();
+  json hugetlb = json::object();
+  for (const auto& l : leaves) {
+    bool v2 = is_v2(l);
+    auto entry = [](const std::string& dev, const char* op, uint64_t v) {
+      auto c = dev.find(':');
+      return json{{"major", std::stoull(dev.substr(0, c))}, {"minor", std::stoull(dev.substr(c + 1))},
+                  {"op", op}, {"value", v}};
+    };
+    if (!v2 && has_file(l, "blkio.throttle.io_service_bytes_recursive") && blkio.empty()) {
+      for (auto [file, key] : {std::pair{"blkio.throttle.io_service_bytes_recursive", "ioServiceBytesRecursive"},
+                               {"blkio.throttle.io_serviced_recursive", "ioServicedRecursive"}}) {
+        json a = json::array();
+        auto text = fs::read_file(l + "/" + file);
+        std::istringstream in(text ? *text : "");
+        std::string dev, op;
+        uint64_t v;
+        while (in >> dev) {
+          if (dev == "Total") {
+            in >> v;
+            continue;
+          }
+          if (!(in >> op >> v)) break;
+          if (dev.find(':') != std::string::npos) a.push_back(entry(dev, op.c_str(), v));
+        }
+        blkio[key] = a;
+      }
+    }
+    if (v2 && has_file(l, "io.stat") && blkio.empty()) {
+      json bytes = json::array(), ios = json::array();
+      auto text = fs::read_file(l + "/io.stat");
+      std::istringstream lines(text ? *text : "");
+      std::string line;
+      while (std::getline(lines, line)) {
+        std::istringstream in(line);
+        std::string dev, kvp;
+        in >> dev;
+        if (dev.find(':') == std::string::npos) continue;
+        while (in >> kvp) {
+          auto eq = kvp.find('=');
+          if (eq == std::string::npos) continue;
+          std::string k = kvp.substr(0, eq);
+          uint64_t v = std::stoull(kvp.substr(eq + 1));
+          if (k == "rbytes") bytes.push_back(entry(dev, "Read", v));
+          if (k == "wbytes") bytes.push_back(entry(dev, "Write", v));
+          if (k == "rios") ios.push_back(entry(dev, "Read", v));
+          if (k == "wios") ios.push_back(entry(dev, "Write", v));
+        }
+      }
+      blkio = {{"ioServiceBytesRecursive", bytes}, {"ioServicedRecursive", ios}};
+    }
+    // hugetlb.<size>.{usage_in_bytes,max_usage_in_bytes,failcnt} (v1) / {current,events} (v2).
+    DIR* d = ::opendir(l.c_str());
+    if (d == nullptr) continue;
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (!n.starts_with("hugetlb.")) continue;
+      std::string rest = n.substr(8);
+      auto dot = rest.find('.');
+      if (dot == std::string::npos) continue;
+      std::string size = rest.substr(0, dot), what = rest.substr(dot + 1);
+      if (!v2 && what == "usage_in_bytes") {
+        std::string base = l + "/hugetlb." + size;
+        hugetlb[size] = {{"usage", num(base + ".usage_in_bytes")},
+                         {"max", num(base + ".max_usage_in_bytes")},
+                         {"failcnt", num(base + ".failcnt")}};
+      } else if (v2 && what == "current") {
+        std::string base = l + "/hugetlb." + size;
+        hugetlb[size] = {{"usage", num(base + ".current")}, {"failcnt", kv(base + ".events")["max"]}};
+      }
+    }
+    ::closedir(d);
+  }
+  data["blkio"] = blkio;
+  data["hugetlb"] = hugetlb;
   return data.dump();
 }
 
