@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "base/fs.h"
+#include "base/log.h"
 #include "base/unique_fd.h"
 
 namespace nsbox::cgroup {
@@ -121,8 +122,9 @@ Result<> apply_memory(const std::vector<std::string>& leaves, const spec::Memory
       }
     }
     if (m.reservation) TRY(put(t, "memory.low", v2_num(*m.reservation), "memory.reservation"));
-    if (m.kernel) return unsupported("memory.kernel", true);
-    if (m.kernel_tcp) return unsupported("memory.kernelTCP", true);
+    // Kernel memory limits do not exist on v2 (and are deprecated on v1): runc ignores them
+    // there, and engines still send them.
+    if (m.kernel || m.kernel_tcp) log::warn(kBase + "memory.kernel: ignored on cgroup v2");
     if (m.swappiness) return unsupported("memory.swappiness", true);
     if (m.disable_oom_killer.value_or(false)) return unsupported("memory.disableOOMKiller", true);
     return {};
@@ -378,6 +380,9 @@ std::vector<bpf_insn> device_program(const std::vector<spec::DeviceRule>& rules)
     block.push_back(insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
     for (size_t j : jumps) block[j].off = static_cast<int16_t>(block.size() - j - 1);
     p.insert(p.end(), block.begin(), block.end());
+    // A rule that matches every request decides all that reaches it: anything after it
+    // would be unreachable, which the verifier refuses.
+    if (jumps.empty()) return p;
   }
   p.push_back(insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0));
   p.push_back(insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
