@@ -953,8 +953,9 @@ test_cgroups_path_keeps_existing_parent() {
     parent=$mp/nsbox-t$$-admin
     mkdir "$parent"
     parents="$parents $parent"
-    # A v1 cpuset starts empty; an admin-made parent would be given cpus and mems.
-    if [ -e "$parent/cpuset.cpus" ] && [ -z "$(cat "$parent/cpuset.cpus")" ]; then
+    # A v1 cpuset starts empty; an admin-made parent would be given cpus and mems. (On v2 an
+    # empty cpuset.cpus means "inherit", and the root has no such file.)
+    if [ -n "$ctrls" ] && [ -e "$parent/cpuset.cpus" ] && [ -z "$(cat "$parent/cpuset.cpus")" ]; then
       cat "$mp/cpuset.cpus" >"$parent/cpuset.cpus"
       cat "$mp/cpuset.mems" >"$parent/cpuset.mems"
     fi
