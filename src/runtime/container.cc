@@ -162,7 +162,12 @@ Result<Created> create(const Globals& g, const CreateOptions& o) {
   Defer drop_cgroups([&] { (void)cgroup::destroy(placement.created); });
   // Limits are in place before the container process joins: it never runs unlimited.
   TRY(cgroup::apply(placement.leaves, cfg.linux.resources));
-  TRY(cgroup::apply_device_rules(placement.leaves, cfg.linux.resources.devices));
+  // In a user namespace the devices controller refuses every write (it needs CAP_SYS_ADMIN
+  // in the initial namespace), and no new node can be made there anyway: runc and crun skip
+  // device rules for rootless containers as well.
+  if (!in_user_namespace()) {
+    TRY(cgroup::apply_device_rules(placement.leaves, cfg.linux.resources.devices));
+  }
 
   UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!listener) return fail_errno("exec socket");

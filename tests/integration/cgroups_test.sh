@@ -1012,3 +1012,37 @@ test_cpuset_cpus_refused_by_kernel() {
   cg_bad badcpus "linux.resources.cpu.cpus" '{"cpu": {"cpus": "999"}}'
   echo "error: $ERR"
 }
+
+# --- rootless -------------------------------------------------------------------------------
+
+# A rootless engine on cgroup v1 cannot create cgroups and sends no cgroupsPath: the container
+# runs without cgroups (as with runc and crun) instead of failing; with limits it fails clearly.
+test_rootless_without_cgroup_delegation() {
+  command -v setpriv >/dev/null && command -v unshare >/dev/null || skip "setpriv/unshare missing"
+  local b id out state
+  chmod 0711 "$TEST_TMP"
+  b=$TEST_TMP/rootless
+  mkdir -p "$b"
+  cp -a "$NSBOX_TEST_WORK/rootfs" "$b/rootfs"
+  chmod 0755 "$b"
+  "$NSBOX" spec --rootless --bundle "$b"
+  edit_config "$b" '.process.terminal = false | .process.args = ["sh", "-c", "id -u; cat /proc/self/cgroup"]
+    | .linux.uidMappings = [{"containerID": 0, "hostID": 0, "size": 1}]
+    | .linux.gidMappings = [{"containerID": 0, "hostID": 0, "size": 1}]'
+  chmod 0644 "$b/config.json"
+  state=$TEST_TMP/rootless-state
+  mkdir -p "$state"
+  chown 65534:65534 "$state"
+  id=$(cid rootless)
+  out=$(setpriv --reuid=65534 --regid=65534 --clear-groups unshare -Ur \
+    "$NSBOX" --root "$state" run --bundle "$b" "$id" 2>&1) || fail "rootless run failed: $out"
+  assert_contains "$out" "0" "uid inside"
+  assert_not_contains "$out" "nsbox-$id" "cgroup of a rootless container without delegation"
+  [ -z "$(ls "$state")" ] || fail "state left behind: $(ls "$state")"
+  # Limits cannot be honoured without cgroups: that is an error, not a silent skip.
+  edit_config "$b" '.linux.resources = {"pids": {"limit": 10}}'
+  out=$(setpriv --reuid=65534 --regid=65534 --clear-groups unshare -Ur \
+    "$NSBOX" --root "$state" run --bundle "$b" "$id" 2>&1) && fail "limits without cgroups were accepted"
+  assert_contains "$out" "Permission denied" "error without cgroup delegation"
+  [ -z "$(ls "$state")" ] || fail "state left behind after the refused run: $(ls "$state")"
+}
