@@ -22,6 +22,7 @@
 #include "process/exec_path.h"
 #include "process/spawn.h"
 #include "process/sync.h"
+#include "process/terminal.h"
 #include "runtime/hooks.h"
 #include "security/caps.h"
 
@@ -103,6 +104,11 @@ Result<std::string> setup(const SpawnOptions& o, int sync_fd, std::string& hook_
   }
   TRY(setup_fs(o, sync_fd, hook_state));
   if (::setsid() < 0) return fail_errno("setsid");
+  if (p.terminal) {
+    // The master goes to the runtime, which hands it to the console socket or relays it.
+    auto console = TRY(setup_console(p.console_height, p.console_width, true));
+    TRY(send_fd(sync_fd, Msg::kConsole, console.master.get(), console.slave_path));
+  }
   if (!o.no_new_keyring) {
     // A fresh session keyring keeps the container away from the caller's keys. Kernels
     // without keyrings (ENOSYS) or with them denied (EACCES in some sandboxes) are tolerated,

@@ -230,6 +230,9 @@ Result<Spawned> spawn_container(const SpawnOptions& o) {
     if (m.type == Msg::kRunHooks) {
       std::string state = TRY(o.on_mounts_ready(out.pid));
       TRY(send_msg(sync, Msg::kHooksDone, 0, state));
+    } else if (m.type == Msg::kConsole) {
+      out.console.reset(m.fd);
+      out.console_name = m.text;
     } else if (m.type == Msg::kReady) {
       break;
     } else {

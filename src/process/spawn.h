@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/unique_fd.h"
 #include "cgroup/cgroup.h"
 #include "spec/config.h"
 
@@ -38,6 +39,8 @@ struct SpawnOptions {
 struct Spawned {
   pid_t pid = 0;             // host pid of the container process
   bool is_our_child = false;  // false when an intermediate process forked it
+  UniqueFd console;           // pty master when process.terminal is set
+  std::string console_name;   // its slave's path in the container
 };
 
 // On error the container process is killed and reaped before returning.

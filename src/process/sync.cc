@@ -36,14 +36,42 @@ Result<> send_error(int fd, const Error& e) {
   return {};
 }
 
-Result<SyncMsg> recv_msg(int fd) {
+Result<> send_fd(int fd, Msg type, int passfd, const std::string& text) {
+  std::string buf(sizeof(Header) + text.size(), '\0');
+  Header h{static_cast<uint32_t>(type), 0, 0};
+  std::memcpy(buf.data(), &h, sizeof h);
+  std::memcpy(buf.data() + sizeof h, text.data(), text.size());
+  iovec iov{buf.data(), buf.size()};
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = ctl;
+  mh.msg_controllen = sizeof ctl;
+  cmsghdr* c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &passfd, sizeof(int));
+  if (::sendmsg(fd, &mh, MSG_NOSIGNAL) < 0) return fail_errno("send descriptor");
+  return {};
+}
+
+Result<std::optional<SyncMsg>> recv_msg_or_eof(int fd) {
   std::vector<char> buf(kMaxPacket);
+  iovec iov{buf.data(), buf.size()};
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = ctl;
+  mh.msg_controllen = sizeof ctl;
   ssize_t n;
   do {
-    n = ::recv(fd, buf.data(), buf.size(), 0);
+    n = ::recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
   } while (n < 0 && errno == EINTR);
   if (n < 0) return fail_errno("sync receive");
-  if (n == 0) return fail("container process exited during setup");
+  if (n == 0) return std::optional<SyncMsg>();
   if (static_cast<size_t>(n) < sizeof(Header)) return fail("sync receive: short packet");
   Header h;
   std::memcpy(&h, buf.data(), sizeof h);
@@ -52,7 +80,16 @@ Result<SyncMsg> recv_msg(int fd) {
   m.err = h.err;
   m.value = h.value;
   m.text.assign(buf.data() + sizeof h, static_cast<size_t>(n) - sizeof h);
-  return m;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) std::memcpy(&m.fd, CMSG_DATA(c), sizeof(int));
+  }
+  return std::optional<SyncMsg>(std::move(m));
+}
+
+Result<SyncMsg> recv_msg(int fd) {
+  auto m = TRY(recv_msg_or_eof(fd));
+  if (!m) return fail("container process exited during setup");
+  return std::move(*m);
 }
 
 Result<SyncMsg> expect_msg(int fd, Msg want) {

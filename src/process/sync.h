@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "base/error.h"
@@ -18,6 +19,7 @@ enum class Msg : uint32_t {
   kHooksDone,     // parent: hooks ran; text = state JSON for the container-side hooks
   kReady,         // child: waiting for `start`
   kError,         // child: setup failed; err = errno, text = message
+  kConsole,       // child: the pty master rides along (SCM_RIGHTS); text = slave path
 };
 
 struct SyncMsg {
@@ -25,12 +27,17 @@ struct SyncMsg {
   int32_t err = 0;
   int64_t value = 0;
   std::string text;
+  int fd = -1;  // a descriptor passed with the message (the receiver owns it)
 };
 
 Result<> send_msg(int fd, Msg type, int64_t value = 0, const std::string& text = {});
 Result<> send_error(int fd, const Error& e);
+// Send `passfd` with SCM_RIGHTS (console masters: to the runtime, or to a console socket).
+Result<> send_fd(int fd, Msg type, int passfd, const std::string& text);
 // Blocks for the next packet. A closed peer is an error ("container process exited").
 Result<SyncMsg> recv_msg(int fd);
+// Same, but a closed peer gives nullopt (the peer's execve closes the socket on success).
+Result<std::optional<SyncMsg>> recv_msg_or_eof(int fd);
 // Receive and check the type; a kError packet becomes that Error.
 Result<SyncMsg> expect_msg(int fd, Msg want);
 

@@ -24,6 +24,7 @@
 #include "cgroup/cgroup.h"
 #include "cgroup/control.h"
 #include "process/spawn.h"
+#include "process/terminal.h"
 #include "runtime/hooks.h"
 #include "runtime/store.h"
 #include "spec/config.h"
@@ -131,9 +132,8 @@ Result<Created> create(const Globals& g, const CreateOptions& o) {
   if (cfg.find_ns(NsKind::kMount) == nullptr) {
     return fail(file + ": linux.namespaces: a mount namespace is required");
   }
-  if (cfg.process->terminal) {
-    return fail(file + ": process.terminal: terminals are not supported by this nsbox version"
-                       " (set \"terminal\": false)");
+  if (cfg.process->terminal && o.console_socket.empty() && !o.foreground) {
+    return fail("cannot allocate tty if nsbox will detach without setting console socket");
   }
   if (cfg.linux.cgroups_path.find(':') != std::string::npos) {
     return fail(file + ": linux.cgroupsPath: \"" + cfg.linux.cgroups_path +
@@ -191,6 +191,7 @@ Result<Created> create(const Globals& g, const CreateOptions& o) {
   st.cgroup_leaves = placement.leaves;
   st.cgroup_created = placement.created;
   st.own_pid_ns = cfg.new_ns(NsKind::kPid);
+  st.process_json = cfg.process_json;
   st.poststart = cfg.hooks.poststart;
   st.poststop = cfg.hooks.poststop;
 
@@ -232,10 +233,18 @@ Result<Created> create(const Globals& g, const CreateOptions& o) {
     std::string pf = o.pid_file[0] == '/' ? o.pid_file : TRY(absolute(".")) + "/" + o.pid_file;
     TRY_CTX(fs::write_file_atomic(pf, std::to_string(spawned.pid)), "pid file");
   }
+  Created out{spawned.pid, spawned.is_our_child, -1};
+  if (spawned.console) {
+    if (!o.console_socket.empty()) {
+      TRY(process::send_to_console_socket(o.console_socket, spawned.console.get(), spawned.console_name));
+    } else {
+      out.console = spawned.console.release();
+    }
+  }
   kill_container.dismiss();
   drop_cgroups.dismiss();
   drop_dir.dismiss();
-  return Created{spawned.pid, spawned.is_our_child};
+  return out;
 }
 
 Result<> start(const Globals& g, const std::string& id) {
@@ -448,23 +457,23 @@ Result<int> run(const Globals& g, const CreateOptions& o, bool detach) {
     sfd.reset(::signalfd(-1, &mask, SFD_CLOEXEC));
     if (!sfd) return fail_errno("signalfd");
   }
-  auto created = TRY(create(g, o));
+  CreateOptions co = o;
+  co.foreground = !detach;
+  auto created = TRY(create(g, co));
+  UniqueFd console(created.console);
   if (auto r = start(g, o.id); !r) {
     (void)remove(g, o.id, true);
     return fail(std::move(r.error()));
   }
   if (detach) return 0;
   int code = 0;
-  for (bool done = false; !done;) {
-    signalfd_siginfo si{};
-    if (::read(sfd.get(), &si, sizeof si) != sizeof si) {
-      if (errno == EINTR) continue;
-      return fail_errno("read signalfd");
+  // Reap what exited; true once the container process has.
+  auto on_signal = [&](int sig) {
+    if (sig != SIGCHLD) {
+      ::kill(created.pid, sig);
+      return false;
     }
-    if (si.ssi_signo != SIGCHLD) {
-      ::kill(created.pid, static_cast<int>(si.ssi_signo));
-      continue;
-    }
+    bool done = false;
     for (;;) {
       int status = 0;
       pid_t p = ::waitpid(-1, &status, WNOHANG);
@@ -473,6 +482,19 @@ Result<int> run(const Globals& g, const CreateOptions& o, bool detach) {
         code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         done = true;
       }
+    }
+    return done;
+  };
+  if (console) {
+    process::relay(console.get(), sfd.get(), on_signal);
+  } else {
+    for (bool done = false; !done;) {
+      signalfd_siginfo si{};
+      if (::read(sfd.get(), &si, sizeof si) != sizeof si) {
+        if (errno == EINTR) continue;
+        return fail_errno("read signalfd");
+      }
+      done = on_signal(static_cast<int>(si.ssi_signo));
     }
   }
   auto r = remove(g, o.id, true);

@@ -25,11 +25,13 @@ struct CreateOptions {
   bool no_pivot = false;
   bool no_new_keyring = false;
   int preserve_fds = 0;
+  bool foreground = false;  // `run` without -d: a terminal is relayed, not sent to a socket
 };
 
 struct Created {
   pid_t pid = 0;
   bool is_our_child = false;
+  int console = -1;  // pty master kept for a foreground run (owned by the caller)
 };
 
 // create: on error nothing is left (no process, cgroup, state directory).

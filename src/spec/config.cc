@@ -758,7 +758,10 @@ Result<Config> parse_config(const std::string& text, const std::string& bundle,
         c.mounts.push_back(std::move(*parsed));
       }
     }
-    if (const json* pj = get_object(j, "", "process")) c.process = parse_process(*pj);
+    if (const json* pj = get_object(j, "", "process")) {
+      c.process = parse_process(*pj);
+      c.process_json = pj->dump();
+    }
     c.hostname = get_string(j, "", "hostname");
     c.domainname = get_string(j, "", "domainname");
     if (const json* a = get_object(j, "", "annotations")) {
@@ -833,6 +836,23 @@ Result<Resources> parse_resources(const std::string& text, const std::string& fi
   try {
     if (!j.is_object()) bad(base.empty() ? "(top level)" : base, std::string("expected object, got ") + type_name(j));
     return parse_resources_obj(j, base);
+  } catch (const BadField& b) {
+    return fail(file + ": " + b.path + ": " + b.reason);
+  }
+}
+
+Result<Process> parse_process_json(const std::string& text, const std::string& file) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    std::string what = e.what();
+    auto pos = what.find("] ");
+    return fail(file + ": invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
+  }
+  try {
+    if (!j.is_object()) bad("process", std::string("expected object, got ") + type_name(j));
+    return parse_process(j);
   } catch (const BadField& b) {
     return fail(file + ": " + b.path + ": " + b.reason);
   }

@@ -126,6 +126,7 @@ struct Config {
   bool root_readonly = false;
   std::vector<Mount> mounts;
   std::optional<Process> process;
+  std::string process_json;  // the process object as given: exec starts from it
   std::string hostname;
   std::string domainname;
   std::map<std::string, std::string> annotations;
@@ -144,6 +145,8 @@ struct Config {
 // (root.path exists) are done here too.
 Result<Config> parse_config(const std::string& text, const std::string& bundle,
                             const std::string& file = "config.json");
+// A process object alone (exec --process FILE, and the one kept in the state).
+Result<Process> parse_process_json(const std::string& text, const std::string& file);
 // Read <bundle>/config.json and parse it.
 Result<Config> load_config(const std::string& bundle);
 

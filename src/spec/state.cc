@@ -57,6 +57,7 @@ std::string state_to_json(const State& s) {
             {"cgroupLeaves", s.cgroup_leaves},
             {"cgroupCreated", s.cgroup_created},
             {"ownPidNamespace", s.own_pid_ns},
+            {"process", s.process_json},
             {"poststart", hooks_to_json(s.poststart)},
             {"poststop", hooks_to_json(s.poststop)}};
   return j.dump();
@@ -78,6 +79,7 @@ Result<State> state_from_json(const std::string& text, const std::string& file) 
     s.cgroup_leaves = j.at("cgroupLeaves").get<std::vector<std::string>>();
     s.cgroup_created = j.at("cgroupCreated").get<std::vector<std::string>>();
     s.own_pid_ns = j.at("ownPidNamespace").get<bool>();
+    s.process_json = j.value("process", std::string());
     s.poststart = hooks_from_json(j.at("poststart"));
     s.poststop = hooks_from_json(j.at("poststop"));
     return s;
