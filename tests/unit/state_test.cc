@@ -97,7 +97,8 @@ TEST(StateJson, FieldNamesOnDisk) {
   EXPECT_EQ(j["poststart"][0].at("timeout"), 7);
   ASSERT_EQ(j.at("poststop").size(), 2u);
   EXPECT_FALSE(j["poststop"][0].contains("timeout"));  // no timeout: not written
-  EXPECT_EQ(j.size(), 14u);
+  EXPECT_EQ(j.at("process"), "");  // config.json's process, for exec
+  EXPECT_EQ(j.size(), 15u);
 }
 
 TEST(StateJson, HookOptionalFieldsDefault) {
