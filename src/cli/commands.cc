@@ -14,6 +14,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "cli/args.h"
+#include "runtime/exec.h"
 #include "runtime/signals.h"
 #include "spec/default_spec.h"
 #include "spec/resources.h"
@@ -385,6 +386,54 @@ int cmd_update(const runtime::Globals& g, const std::vector<std::string>& args) 
   return res ? 0 : report(res.error());
 }
 
+int cmd_exec(const runtime::Globals& g, const std::vector<std::string>& args) {
+  const std::vector<FlagSpec> flags = {
+      {{"process", "p"}, true},   {{"tty", "t"}},          {{"console-socket"}, true},
+      {{"detach", "d"}},          {{"pid-file"}, true},    {{"cwd"}, true},
+      {{"env", "e"}, true},       {{"user", "u"}, true},   {{"additional-gids", "g"}, true},
+      {{"cap", "c"}, true},       {{"no-new-privs"}},      {{"apparmor"}, true},
+      {{"process-label"}, true},  {{"preserve-fds"}, true}, {{"cgroup"}, true},
+      {{"ignore-paused"}},        kHelp};
+  Parsed p;
+  // Flags end at the container id: what follows is the command and its own flags.
+  if (!parse_or_report(args, flags, p, false)) return 1;
+  if (help_requested(p, "exec")) return 0;
+  if (p.args.empty()) return want_args(p, "exec", 1, 1) ? 0 : 1;
+  runtime::ExecOptions o;
+  o.id = p.args[0];
+  o.args.assign(p.args.begin() + 1, p.args.end());
+  o.process_file = p.get("process");
+  if (o.process_file.empty() && o.args.empty()) {
+    return report(Error(0, "exec: a command (or --process FILE) is required"));
+  }
+  o.tty = p.flag("tty");
+  o.console_socket = p.get("console-socket");
+  o.detach = p.flag("detach");
+  o.pid_file = p.get("pid-file");
+  o.cwd = p.get("cwd");
+  if (p.has("env")) o.env = p.values.at("env");
+  o.user = p.get("user");
+  if (p.has("additional-gids")) {
+    for (const auto& gstr : p.values.at("additional-gids")) {
+      auto v = parse_number<uint32_t>("additional-gids", gstr);
+      if (!v) return report(v.error());
+      o.additional_gids.push_back(*v);
+    }
+  }
+  if (p.has("cap")) o.caps = p.values.at("cap");
+  o.no_new_privs = p.flag("no-new-privs");
+  if (p.has("apparmor") || p.has("process-label")) {
+    return report(Error(0, "exec: --apparmor/--process-label: this host has no AppArmor or SELinux"));
+  }
+  auto pf = parse_number<int>("preserve-fds", p.get("preserve-fds", "0"));
+  if (!pf || *pf < 0) return report(pf ? Error(0, "--preserve-fds: must not be negative") : pf.error());
+  o.preserve_fds = *pf;
+  o.ignore_paused = p.flag("ignore-paused");
+  o.sub_cgroup = p.get("cgroup");
+  auto r = runtime::exec(g, o);
+  return r ? *r : report(r.error());
+}
+
 int not_yet(const char* verb) {
   log::error(std::string(verb) + ": not implemented by this nsbox version");
   return 1;
@@ -402,7 +451,7 @@ const std::vector<Command> kCommands = {
     {"list", "list [--format table|json] [--quiet]", "list the containers", cmd_list},
     {"spec", "spec [--bundle DIR] [--rootless]", "write a default config.json", cmd_spec},
     {"exec", "exec [command options] <container-id> <command> [args...]",
-     "run a process in a container (not yet)", [](const runtime::Globals&, const std::vector<std::string>&) { return not_yet("exec"); }},
+     "run a process in a container", cmd_exec},
     {"ps", "ps <container-id>", "list a container's processes", cmd_ps},
     {"pause", "pause <container-id>", "freeze a container", cmd_pause},
     {"resume", "resume <container-id>", "thaw a container", cmd_resume},

@@ -1,0 +1,300 @@
+#include "runtime/exec.h"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/fs.h"
+#include "base/unique_fd.h"
+#include "cgroup/cgroup.h"
+#include "cgroup/control.h"
+#include "process/exec_path.h"
+#include "process/sync.h"
+#include "process/terminal.h"
+#include "runtime/store.h"
+#include "security/caps.h"
+#include "spec/config.h"
+
+namespace nsbox::runtime {
+namespace {
+
+using process::Msg;
+using spec::NsKind;
+
+// Namespaces of `pid` that differ from ours (setns to our own user namespace is refused).
+int namespaces_to_join(pid_t pid) {
+  int flags = 0;
+  for (NsKind k : spec::kAllNsKinds) {
+    std::string name = spec::ns_proc_name(k);
+    struct stat mine{}, theirs{};
+    if (::stat(("/proc/self/ns/" + name).c_str(), &mine) < 0) continue;
+    if (::stat(("/proc/" + std::to_string(pid) + "/ns/" + name).c_str(), &theirs) < 0) continue;
+    if (mine.st_ino != theirs.st_ino || mine.st_dev != theirs.st_dev) flags |= spec::ns_clone_flag(k);
+  }
+  return flags;
+}
+
+Result<spec::Process> build_process(const ExecOptions& o, const spec::State& st) {
+  if (!o.process_file.empty()) {
+    auto text = TRY(fs::read_file(o.process_file));
+    return spec::parse_process_json(text, o.process_file);
+  }
+  if (st.process_json.empty()) return fail("container \"" + st.id + "\" has no process to start from");
+  // Start from the container's own process: its user, capabilities, env and limits.
+  std::string text = st.process_json;
+  auto base = TRY(spec::parse_process_json(text, st.bundle + "/config.json"));
+  if (o.args.empty()) return fail("exec: no command given (and no --process)");
+  base.args = o.args;
+  base.terminal = o.tty;
+  base.console_height = base.console_width = 0;
+  for (const auto& kv : o.env) {
+    if (kv.find('=') == std::string::npos) return fail("--env: \"" + kv + "\" is not KEY=VALUE");
+    std::string key = kv.substr(0, kv.find('=') + 1);
+    std::erase_if(base.env, [&](const std::string& e) { return e.starts_with(key); });
+    base.env.push_back(kv);
+  }
+  if (!o.cwd.empty()) base.cwd = o.cwd;
+  if (!o.user.empty()) {
+    auto colon = o.user.find(':');
+    char* end = nullptr;
+    std::string u = o.user.substr(0, colon);
+    unsigned long uid = std::strtoul(u.c_str(), &end, 10);
+    if (u.empty() || *end != '\0') return fail("--user: \"" + o.user + "\" is not UID[:GID]");
+    base.user.uid = static_cast<uint32_t>(uid);
+    base.user.gid = 0;
+    if (colon != std::string::npos) {
+      std::string gs = o.user.substr(colon + 1);
+      unsigned long gid = std::strtoul(gs.c_str(), &end, 10);
+      if (gs.empty() || *end != '\0') return fail("--user: \"" + o.user + "\" is not UID[:GID]");
+      base.user.gid = static_cast<uint32_t>(gid);
+    }
+  }
+  if (!o.additional_gids.empty()) base.user.additional_gids = o.additional_gids;
+  if (!o.caps.empty()) {
+    if (!base.capabilities) base.capabilities = spec::Capabilities{};
+    for (const auto& name : o.caps) {
+      auto c = spec::capability_from_name(name);
+      if (!c) return fail("--cap: unknown capability \"" + name + "\"");
+      for (auto* set : {&base.capabilities->bounding, &base.capabilities->effective,
+                        &base.capabilities->permitted}) {
+        set->push_back(*c);
+      }
+    }
+  }
+  if (o.no_new_privs) base.no_new_privileges = true;
+  return base;
+}
+
+struct ExecChild {
+  const spec::Process* p;
+  int pidfd;
+  int ns_flags;
+  int preserve_fds;
+  int sync;
+};
+
+// The exec'd process: join the container, become the process the spec describes, execve.
+Result<std::string> exec_setup(const ExecChild& c) {
+  const spec::Process& p = *c.p;
+  // One setns with a pidfd joins them all in the order the kernel needs (user first).
+  if (c.ns_flags != 0 && ::setns(c.pidfd, c.ns_flags) < 0) return fail_errno("join the container's namespaces");
+  TRY(process::expect_msg(c.sync, Msg::kGo));
+  if (p.terminal) {
+    if (::setsid() < 0) return fail_errno("setsid");
+    auto console = TRY(process::setup_console(p.console_height, p.console_width, false));
+    TRY(process::send_fd(c.sync, Msg::kConsole, console.master.get(), console.slave_path));
+  }
+  for (const auto& r : p.rlimits) {
+    rlimit rl{r.soft, r.hard};
+    if (::setrlimit(r.resource, &rl) < 0) return fail_errno("setrlimit " + r.name);
+  }
+  bool cwd_done = ::chdir(p.cwd.c_str()) == 0;
+  if (!cwd_done && errno != EACCES) return fail_errno("chdir to cwd " + p.cwd);
+  std::string exe = TRY(process::look_path(p.args[0], p.env));
+  auto sg = fs::read_file("/proc/self/setgroups");
+  TRY(security::switch_user(p, !sg || sg->find("deny") == std::string::npos));
+  if (!cwd_done && ::chdir(p.cwd.c_str()) < 0) return fail_errno("chdir to cwd " + p.cwd);
+  if (p.user.umask) ::umask(*p.user.umask);
+  for (int fd = 3; fd < 3 + c.preserve_fds; ++fd) {
+    int fl = ::fcntl(fd, F_GETFD);
+    if (fl >= 0) ::fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
+  }
+  if (::syscall(SYS_close_range, 3 + c.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+    return fail_errno("close_range");
+  }
+  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+    return fail_errno("set no_new_privs");
+  }
+  return exe;
+}
+
+[[noreturn]] void exec_child(const ExecChild& c) {
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  auto exe = exec_setup(c);
+  if (!exe) {
+    (void)process::send_error(c.sync, exe.error());
+    ::_exit(127);
+  }
+  std::vector<char*> argv, envp;
+  for (const auto& a : c.p->args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const auto& e : c.p->env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  ::prctl(PR_SET_PDEATHSIG, 0);
+  ::execve(exe->c_str(), argv.data(), envp.data());
+  (void)process::send_error(c.sync, Error(errno, "exec \"" + c.p->args[0] + "\""));
+  ::_exit(127);
+}
+
+}  // namespace
+
+Result<int> exec(const Globals& g, const ExecOptions& o) {
+  auto dir = TRY(ContainerDir::open(g.root, o.id, false));
+  auto st = TRY(dir.load());
+  spec::Status status = current_status(st, dir);
+  if (status == spec::Status::kStopped) return fail("cannot exec in a stopped container");
+  if (status == spec::Status::kPaused && !o.ignore_paused) {
+    return fail("cannot exec in a paused container (use --ignore-paused)");
+  }
+  spec::Process p = TRY(build_process(o, st));
+  if (p.terminal && o.detach && o.console_socket.empty()) {
+    return fail("cannot allocate tty if nsbox will detach without setting console socket");
+  }
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, st.pid, 0)));
+  if (!pidfd || proc_info(st.pid).start_time != st.start_time) {
+    return fail("cannot exec in a stopped container");
+  }
+  int flags = namespaces_to_join(st.pid);
+  // A pid (and time) namespace applies to children: enter it here, before the clone.
+  int for_children = flags & (CLONE_NEWPID | CLONE_NEWTIME);
+  if (for_children != 0 && ::setns(pidfd.get(), for_children) < 0) {
+    return fail_errno("join the container's pid namespace");
+  }
+  std::vector<std::string> leaves = st.cgroup_leaves;
+  if (!o.sub_cgroup.empty()) {
+    for (auto& l : leaves) l = fs::clean_abs(l + "/" + fs::clean_abs("/" + o.sub_cgroup));
+  }
+  UniqueFd cg2;
+  std::string cg2_leaf;
+  for (const auto& l : leaves) {
+    if (cgroup::is_cgroup2(l)) {
+      cg2.reset(::open(l.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      cg2_leaf = l;
+    }
+  }
+  int sp[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) return fail_errno("socketpair");
+  UniqueFd parent_end(sp[0]), child_end(sp[1]);
+
+  static constexpr int kForwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
+                                       SIGALRM, SIGCONT, SIGWINCH, SIGCHLD};
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : kForwarded) sigaddset(&mask, s);
+  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+  UniqueFd sfd(::signalfd(-1, &mask, SFD_CLOEXEC));
+  if (!sfd) return fail_errno("signalfd");
+
+  clone_args args{};
+  args.exit_signal = SIGCHLD;
+  if (cg2) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(cg2.get());
+  }
+  pid_t child = static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
+  if (child < 0 && cg2) {
+    args.flags = 0;
+    cg2_leaf.clear();
+    child = static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
+  }
+  if (child < 0) return fail_errno("clone the exec process");
+  if (child == 0) {
+    parent_end.reset();
+    dir = ContainerDir();  // the lock must not ride into the container
+    exec_child(ExecChild{&p, pidfd.get(), flags & ~for_children, o.preserve_fds, child_end.get()});
+  }
+  child_end.reset();
+  auto kill_child = [&] {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+  };
+  std::vector<std::string> to_enter;
+  for (const auto& l : leaves) {
+    if (l != cg2_leaf) to_enter.push_back(l);
+  }
+  if (auto r = cgroup::enter(to_enter, child); !r) {
+    kill_child();
+    return fail(std::move(r.error()));
+  }
+  if (auto r = process::send_msg(parent_end.get(), Msg::kGo); !r) {
+    kill_child();
+    return fail(std::move(r.error()));
+  }
+  UniqueFd console;
+  for (;;) {
+    auto m = process::recv_msg_or_eof(parent_end.get());
+    if (!m) {
+      kill_child();
+      return fail(std::move(m.error()));
+    }
+    if (!*m) break;  // closed by a successful execve
+    if ((*m)->type == Msg::kConsole) {
+      console.reset((*m)->fd);
+      if (!o.console_socket.empty()) {
+        if (auto r = process::send_to_console_socket(o.console_socket, console.get(), (*m)->text); !r) {
+          kill_child();
+          return fail(std::move(r.error()));
+        }
+        console.reset();
+      }
+      continue;
+    }
+    if ((*m)->type == Msg::kError) {
+      ::waitpid(child, nullptr, 0);
+      return fail(Error((*m)->err, (*m)->text));
+    }
+  }
+  if (!o.pid_file.empty()) {
+    TRY_CTX(fs::write_file_atomic(o.pid_file, std::to_string(child)), "pid file");
+  }
+  if (o.detach) return 0;
+  int code = 0;
+  auto on_signal = [&](int sig) {
+    if (sig != SIGCHLD) {
+      ::kill(child, sig);
+      return false;
+    }
+    int status_ = 0;
+    if (::waitpid(child, &status_, WNOHANG) != child) return false;
+    code = WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
+    return true;
+  };
+  if (console) {
+    process::relay(console.get(), sfd.get(), on_signal);
+  } else {
+    for (bool done = false; !done;) {
+      signalfd_siginfo si{};
+      if (::read(sfd.get(), &si, sizeof si) != sizeof si) {
+        if (errno == EINTR) continue;
+        return fail_errno("read signalfd");
+      }
+      done = on_signal(static_cast<int>(si.ssi_signo));
+    }
+  }
+  return code;
+}
+
+}  // namespace nsbox::runtime
