@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -118,6 +119,55 @@ bool in_user_namespace() {
   return m && m->find("4294967295") == std::string::npos;
 }
 
+// The container's end of sd_notify: a datagram socket bound at <state>/notify/notify.sock.
+Result<UniqueFd> bind_notify_socket(const ContainerDir& dir) {
+  UniqueFd s(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!s) return fail_errno("notify socket");
+  std::string path = dir.fd_relative("notify/notify.sock");
+  ::unlink(path.c_str());
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
+    return fail_errno("bind the notify socket in " + dir.path() + "/notify");
+  }
+  // The container's user may not be root.
+  ::chmod(path.c_str(), 0777);
+  return s;
+}
+
+// Pass the container's sd_notify messages on to the caller's NOTIFY_SOCKET until READY=1
+// (or the container exits), as runc does before `start` returns.
+Result<> relay_notify(int sock, const spec::State& st, const ContainerDir& dir) {
+  UniqueFd out(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!out) return fail_errno("socket");
+  sockaddr_un to{};
+  to.sun_family = AF_UNIX;
+  std::strncpy(to.sun_path, st.notify_socket.c_str(), sizeof to.sun_path - 1);
+  if (to.sun_path[0] == '@') to.sun_path[0] = '\0';  // abstract socket, systemd's notation
+  for (;;) {
+    pollfd p{sock, POLLIN, 0};
+    int r = ::poll(&p, 1, 100);
+    if (r == 0) {
+      if (current_status(st, dir) == Status::kStopped) return {};
+      continue;
+    }
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno("poll the notify socket");
+    }
+    char buf[4096];
+    ssize_t n = ::recv(sock, buf, sizeof buf, 0);
+    if (n <= 0) continue;
+    std::string msg(buf, static_cast<size_t>(n));
+    if (::sendto(out.get(), buf, static_cast<size_t>(n), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&to),
+                 sizeof to) < 0) {
+      return fail_errno("forward sd_notify to " + st.notify_socket);
+    }
+    if (msg.find("READY=1") != std::string::npos) return {};
+  }
+}
+
 }  // namespace
 
 Result<Created> create(const Globals& g, const CreateOptions& o) {
@@ -140,8 +190,37 @@ Result<Created> create(const Globals& g, const CreateOptions& o) {
                 "\" is a systemd slice path; the systemd cgroup driver is not supported");
   }
 
+  // Socket activation (systemd's LISTEN_FDS): the listening fds 3.. pass into the container,
+  // which is told they are its own (LISTEN_PID=1), as runc does.
+  int preserve_fds = o.preserve_fds;
+  if (const char* lf = std::getenv("LISTEN_FDS"); lf != nullptr && *lf != '\0') {
+    int n = std::atoi(lf);
+    if (n > 0) {
+      preserve_fds = std::max(preserve_fds, n);
+      std::erase_if(cfg.process->env, [](const std::string& e) {
+        return e.starts_with("LISTEN_FDS=") || e.starts_with("LISTEN_PID=");
+      });
+      cfg.process->env.push_back("LISTEN_FDS=" + std::to_string(n));
+      cfg.process->env.push_back("LISTEN_PID=1");
+    }
+  }
+
   auto dir = TRY(ContainerDir::create(g.root, o.id));
   Defer drop_dir([&] { dir.remove(); });
+
+  // sd_notify (NOTIFY_SOCKET): the container gets a socket of ours at /run/notify, and
+  // `start` passes what arrives there on to the caller's socket until READY=1.
+  std::string notify = std::getenv("NOTIFY_SOCKET") != nullptr ? std::getenv("NOTIFY_SOCKET") : "";
+  if (!notify.empty()) {
+    if (::mkdirat(dir.fd(), "notify", 0755) < 0) return fail_errno("create " + dir.path() + "/notify");
+    spec::Mount m;
+    m.destination = "/run/notify";
+    m.source = dir.path() + "/notify";
+    m.options = {"bind", "nosuid", "nodev", "noexec"};
+    cfg.mounts.push_back(TRY(spec::parse_mount_options(m)));
+    std::erase_if(cfg.process->env, [](const std::string& e) { return e.starts_with("NOTIFY_SOCKET="); });
+    cfg.process->env.push_back("NOTIFY_SOCKET=/run/notify/notify.sock");
+  }
 
   auto hierarchies = TRY(cgroup::discover());
   std::string cg_path = cfg.linux.cgroups_path.empty() ? "nsbox-" + o.id : cfg.linux.cgroups_path;
@@ -193,6 +272,7 @@ Result<Created> create(const Globals& g, const CreateOptions& o) {
   st.own_pid_ns = cfg.new_ns(NsKind::kPid);
   st.process_json = cfg.process_json;
   st.poststart = cfg.hooks.poststart;
+  st.notify_socket = notify;
   st.poststop = cfg.hooks.poststop;
 
   process::SpawnOptions so;
@@ -200,7 +280,7 @@ Result<Created> create(const Globals& g, const CreateOptions& o) {
   so.id = o.id;
   so.no_pivot = o.no_pivot;
   so.no_new_keyring = o.no_new_keyring;
-  so.preserve_fds = o.preserve_fds;
+  so.preserve_fds = preserve_fds;
   so.exec_listen_fd = listener.get();
   UniqueFd cgroup2_fd;
   for (const auto& leaf : placement.leaves) {
@@ -255,6 +335,8 @@ Result<> start(const Globals& g, const std::string& id) {
     case Status::kStopped: return fail("cannot start a container that has stopped");
     default: return fail("cannot start an already running container");
   }
+  UniqueFd notify;
+  if (!st.notify_socket.empty()) notify = TRY(bind_notify_socket(dir));
   UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!s) return fail_errno("socket");
   sockaddr_un addr{};
@@ -275,6 +357,7 @@ Result<> start(const Globals& g, const std::string& id) {
   }
   if (!err.empty()) return fail(err);
   log::debug("start " + id + ": container process " + std::to_string(st.pid) + " executed");
+  if (notify) TRY(relay_notify(notify.get(), st, dir));
   run_hooks_warn(st.poststart, "poststart", state_for_hooks(st, Status::kRunning));
   return {};
 }

@@ -98,7 +98,8 @@ TEST(StateJson, FieldNamesOnDisk) {
   ASSERT_EQ(j.at("poststop").size(), 2u);
   EXPECT_FALSE(j["poststop"][0].contains("timeout"));  // no timeout: not written
   EXPECT_EQ(j.at("process"), "");  // config.json's process, for exec
-  EXPECT_EQ(j.size(), 15u);
+  EXPECT_EQ(j.at("notifySocket"), "");
+  EXPECT_EQ(j.size(), 16u);
 }
 
 TEST(StateJson, HookOptionalFieldsDefault) {
