@@ -3,7 +3,7 @@
 # usage: scripts/deps.sh [extra packages...]
 set -euo pipefail
 pkgs=(g++ cmake ninja-build pkg-config libcap-dev nlohmann-json3-dev libgtest-dev
-      busybox-static jq iproute2 util-linux procps "$@")
+      busybox-static jq iproute2 util-linux procps tmux gcc libc6-dev "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

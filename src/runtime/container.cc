@@ -185,6 +185,9 @@ Result<Created> create(const Globals& g, const CreateOptions& o) {
   if (cfg.process->terminal && o.console_socket.empty() && !o.foreground) {
     return fail("cannot allocate tty if nsbox will detach without setting console socket");
   }
+  if (!o.console_socket.empty() && (!cfg.process->terminal || o.foreground)) {
+    return fail("cannot use console socket if nsbox will not detach or allocate tty");
+  }
   if (cfg.linux.cgroups_path.find(':') != std::string::npos) {
     return fail(file + ": linux.cgroupsPath: \"" + cfg.linux.cgroups_path +
                 "\" is a systemd slice path; the systemd cgroup driver is not supported");
@@ -196,7 +199,8 @@ Result<Created> create(const Globals& g, const CreateOptions& o) {
   if (const char* lf = std::getenv("LISTEN_FDS"); lf != nullptr && *lf != '\0') {
     int n = std::atoi(lf);
     if (n > 0) {
-      preserve_fds = std::max(preserve_fds, n);
+      // The listening fds come first; --preserve-fds counts the ones after them (runc).
+      preserve_fds += n;
       std::erase_if(cfg.process->env, [](const std::string& e) {
         return e.starts_with("LISTEN_FDS=") || e.starts_with("LISTEN_PID=");
       });

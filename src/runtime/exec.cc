@@ -173,6 +173,9 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
   if (p.terminal && o.detach && o.console_socket.empty()) {
     return fail("cannot allocate tty if nsbox will detach without setting console socket");
   }
+  if (!o.console_socket.empty() && (!p.terminal || !o.detach)) {
+    return fail("cannot use console socket if nsbox will not detach or allocate tty");
+  }
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, st.pid, 0)));
   if (!pidfd || proc_info(st.pid).start_time != st.start_time) {
     return fail("cannot exec in a stopped container");
