@@ -19,7 +19,7 @@
 #include "base/unique_fd.h"
 #include "net/loopback.h"
 #include "ns/rootfs.h"
-#include "process/exec_path.h"
+#include "process/become.h"
 #include "process/spawn.h"
 #include "process/sync.h"
 #include "process/terminal.h"
@@ -42,14 +42,6 @@ Result<> set_sysctls(const spec::Config& cfg) {
       if (path[i] == '.') path[i] = '/';
     }
     TRY_CTX(fs::write_file(path, v), "sysctl " + k);
-  }
-  return {};
-}
-
-Result<> set_rlimits(const spec::Process& p) {
-  for (const auto& r : p.rlimits) {
-    rlimit rl{r.soft, r.hard};
-    if (::setrlimit(r.resource, &rl) < 0) return fail_errno("setrlimit " + r.name);
   }
   return {};
 }
@@ -123,28 +115,7 @@ Result<std::string> setup(const SpawnOptions& o, int sync_fd, std::string& hook_
     TRY_CTX(fs::write_file("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj)),
             "set oom_score_adj");
   }
-  TRY(set_rlimits(p));
-  // The user may lack search permission where root has it: retry after the switch.
-  bool cwd_done = ::chdir(p.cwd.c_str()) == 0;
-  if (!cwd_done && errno != EACCES) return fail_errno("chdir to cwd " + p.cwd);
-  std::string exe = TRY(look_path(p.args[0], p.env));
-  bool set_groups = true;
-  if (cfg.find_ns(NsKind::kUser) != nullptr) {
-    auto sg = fs::read_file("/proc/self/setgroups");
-    set_groups = !sg || sg->find("deny") == std::string::npos;
-  }
-  TRY(security::switch_user(p, set_groups));
-  if (!cwd_done && ::chdir(p.cwd.c_str()) < 0) return fail_errno("chdir to cwd " + p.cwd);
-  if (p.user.umask) ::umask(*p.user.umask);
-  // Only 0-2 and the preserved descriptors may reach the container program.
-  for (int fd = 3; fd < 3 + o.preserve_fds; ++fd) {
-    int fl = ::fcntl(fd, F_GETFD);
-    if (fl >= 0) ::fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
-  }
-  if (::syscall(SYS_close_range, 3 + o.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-    return fail_errno("close_range");
-  }
-  return exe;
+  return become_process(p, o.preserve_fds);
 }
 
 }  // namespace

@@ -36,12 +36,8 @@ Result<> send_error(int fd, const Error& e) {
   return {};
 }
 
-Result<> send_fd(int fd, Msg type, int passfd, const std::string& text) {
-  std::string buf(sizeof(Header) + text.size(), '\0');
-  Header h{static_cast<uint32_t>(type), 0, 0};
-  std::memcpy(buf.data(), &h, sizeof h);
-  std::memcpy(buf.data() + sizeof h, text.data(), text.size());
-  iovec iov{buf.data(), buf.size()};
+Result<> send_raw_fd(int fd, const std::string& data, int passfd) {
+  iovec iov{const_cast<char*>(data.data()), data.size()};
   alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
   msghdr mh{};
   mh.msg_iov = &iov;
@@ -55,6 +51,14 @@ Result<> send_fd(int fd, Msg type, int passfd, const std::string& text) {
   std::memcpy(CMSG_DATA(c), &passfd, sizeof(int));
   if (::sendmsg(fd, &mh, MSG_NOSIGNAL) < 0) return fail_errno("send descriptor");
   return {};
+}
+
+Result<> send_fd(int fd, Msg type, int passfd, const std::string& text) {
+  std::string buf(sizeof(Header) + text.size(), '\0');
+  Header h{static_cast<uint32_t>(type), 0, 0};
+  std::memcpy(buf.data(), &h, sizeof h);
+  std::memcpy(buf.data() + sizeof h, text.data(), text.size());
+  return send_raw_fd(fd, buf, passfd);
 }
 
 Result<std::optional<SyncMsg>> recv_msg_or_eof(int fd) {

@@ -34,6 +34,8 @@ Result<> send_msg(int fd, Msg type, int64_t value = 0, const std::string& text =
 Result<> send_error(int fd, const Error& e);
 // Send `passfd` with SCM_RIGHTS (console masters: to the runtime, or to a console socket).
 Result<> send_fd(int fd, Msg type, int passfd, const std::string& text);
+// The bare form: `data` as the message, `passfd` alongside (what recvtty-style readers take).
+Result<> send_raw_fd(int fd, const std::string& data, int passfd);
 // Blocks for the next packet. A closed peer is an error ("container process exited").
 Result<SyncMsg> recv_msg(int fd);
 // Same, but a closed peer gives nullopt (the peer's execve closes the socket on success).

@@ -60,19 +60,7 @@ Result<> send_to_console_socket(const std::string& path, int master, const std::
     return fail_errno("connect to the console socket " + path);
   }
   // One message: the name as data, the master as SCM_RIGHTS (what runc's recvtty reads).
-  iovec iov{const_cast<char*>(name.data()), name.size()};
-  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-  msghdr mh{};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = ctl;
-  mh.msg_controllen = sizeof ctl;
-  cmsghdr* c = CMSG_FIRSTHDR(&mh);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &master, sizeof(int));
-  if (::sendmsg(s.get(), &mh, MSG_NOSIGNAL) < 0) return fail_errno("send the console to " + path);
+  TRY_CTX(send_raw_fd(s.get(), name, master), "send the console to " + path);
   return {};
 }
 
@@ -133,6 +121,22 @@ void relay(int master, int signal_fd, const std::function<bool(int sig)>& on_sig
     if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) stdin_open = pump(0, master);
   }
   if (raw) ::tcsetattr(0, TCSANOW, &saved);
+}
+
+Result<> wait_foreground(int console, int signal_fd, const std::function<bool(int sig)>& on_signal) {
+  if (console >= 0) {
+    relay(console, signal_fd, on_signal);
+    return {};
+  }
+  for (bool done = false; !done;) {
+    signalfd_siginfo si{};
+    if (::read(signal_fd, &si, sizeof si) != sizeof si) {
+      if (errno == EINTR) continue;
+      return fail_errno("read signalfd");
+    }
+    done = on_signal(static_cast<int>(si.ssi_signo));
+  }
+  return {};
 }
 
 }  // namespace nsbox::process

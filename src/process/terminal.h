@@ -31,4 +31,8 @@ Result<> send_to_console_socket(const std::string& path, int master, const std::
 // returns true: the process has exited. Output still buffered in the pty is drained then.
 void relay(int master, int signal_fd, const std::function<bool(int sig)>& on_signal);
 
+// A foreground run or exec: relay `console` when there is one (-1: none), else just read
+// `signal_fd`, until `on_signal` says the process has exited.
+Result<> wait_foreground(int console, int signal_fd, const std::function<bool(int sig)>& on_signal);
+
 }  // namespace nsbox::process

@@ -572,18 +572,7 @@ Result<int> run(const Globals& g, const CreateOptions& o, bool detach) {
     }
     return done;
   };
-  if (console) {
-    process::relay(console.get(), sfd.get(), on_signal);
-  } else {
-    for (bool done = false; !done;) {
-      signalfd_siginfo si{};
-      if (::read(sfd.get(), &si, sizeof si) != sizeof si) {
-        if (errno == EINTR) continue;
-        return fail_errno("read signalfd");
-      }
-      done = on_signal(static_cast<int>(si.ssi_signo));
-    }
-  }
+  TRY(process::wait_foreground(console.get(), sfd.get(), on_signal));
   auto r = remove(g, o.id, true);
   while (::waitpid(-1, nullptr, WNOHANG) > 0) {
   }

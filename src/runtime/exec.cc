@@ -18,7 +18,7 @@
 #include "base/unique_fd.h"
 #include "cgroup/cgroup.h"
 #include "cgroup/control.h"
-#include "process/exec_path.h"
+#include "process/become.h"
 #include "process/sync.h"
 #include "process/terminal.h"
 #include "runtime/store.h"
@@ -114,24 +114,7 @@ Result<std::string> exec_setup(const ExecChild& c) {
     auto console = TRY(process::setup_console(p.console_height, p.console_width, false));
     TRY(process::send_fd(c.sync, Msg::kConsole, console.master.get(), console.slave_path));
   }
-  for (const auto& r : p.rlimits) {
-    rlimit rl{r.soft, r.hard};
-    if (::setrlimit(r.resource, &rl) < 0) return fail_errno("setrlimit " + r.name);
-  }
-  bool cwd_done = ::chdir(p.cwd.c_str()) == 0;
-  if (!cwd_done && errno != EACCES) return fail_errno("chdir to cwd " + p.cwd);
-  std::string exe = TRY(process::look_path(p.args[0], p.env));
-  auto sg = fs::read_file("/proc/self/setgroups");
-  TRY(security::switch_user(p, !sg || sg->find("deny") == std::string::npos));
-  if (!cwd_done && ::chdir(p.cwd.c_str()) < 0) return fail_errno("chdir to cwd " + p.cwd);
-  if (p.user.umask) ::umask(*p.user.umask);
-  for (int fd = 3; fd < 3 + c.preserve_fds; ++fd) {
-    int fl = ::fcntl(fd, F_GETFD);
-    if (fl >= 0) ::fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
-  }
-  if (::syscall(SYS_close_range, 3 + c.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-    return fail_errno("close_range");
-  }
+  std::string exe = TRY(process::become_process(p, c.preserve_fds));
   if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
     return fail_errno("set no_new_privs");
   }
@@ -285,18 +268,7 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
     code = WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
     return true;
   };
-  if (console) {
-    process::relay(console.get(), sfd.get(), on_signal);
-  } else {
-    for (bool done = false; !done;) {
-      signalfd_siginfo si{};
-      if (::read(sfd.get(), &si, sizeof si) != sizeof si) {
-        if (errno == EINTR) continue;
-        return fail_errno("read signalfd");
-      }
-      done = on_signal(static_cast<int>(si.ssi_signo));
-    }
-  }
+  TRY(process::wait_foreground(console.get(), sfd.get(), on_signal));
   return code;
 }
 
