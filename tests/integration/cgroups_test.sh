@@ -1033,16 +1033,19 @@ test_rootless_without_cgroup_delegation() {
   state=$TEST_TMP/rootless-state
   mkdir -p "$state"
   chown 65534:65534 "$state"
+  # The build tree may sit below a 0700 directory (a CI checkout): give nobody its own copy.
+  local bin=$TEST_TMP/nsbox-bin
+  install -m 0755 "$NSBOX" "$bin"
   id=$(cid rootless)
   out=$(setpriv --reuid=65534 --regid=65534 --clear-groups unshare -Ur \
-    "$NSBOX" --root "$state" run --bundle "$b" "$id" 2>&1) || fail "rootless run failed: $out"
+    "$bin" --root "$state" run --bundle "$b" "$id" 2>&1) || fail "rootless run failed: $out"
   assert_contains "$out" "0" "uid inside"
   assert_not_contains "$out" "nsbox-$id" "cgroup of a rootless container without delegation"
   [ -z "$(ls "$state")" ] || fail "state left behind: $(ls "$state")"
   # Limits cannot be honoured without cgroups: that is an error, not a silent skip.
   edit_config "$b" '.linux.resources = {"pids": {"limit": 10}}'
   out=$(setpriv --reuid=65534 --regid=65534 --clear-groups unshare -Ur \
-    "$NSBOX" --root "$state" run --bundle "$b" "$id" 2>&1) && fail "limits without cgroups were accepted"
+    "$bin" --root "$state" run --bundle "$b" "$id" 2>&1) && fail "limits without cgroups were accepted"
   assert_contains "$out" "Permission denied" "error without cgroup delegation"
   [ -z "$(ls "$state")" ] || fail "state left behind after the refused run: $(ls "$state")"
 }
