@@ -20,7 +20,7 @@ vm_stage() {
 # Under software emulation the guest kernel has been seen to stall in a soft lockup (both
 # vcpus stuck in the kernel, no test failing): that run says nothing about nsbox, so it is
 # run once more, and the log says so. Any other failure fails at once.
-console=${NSBOX_VM_WORK:-/var/tmp/nsbox-vm}/out/console.raw
+console=${NSBOX_VM_WORK:-/var/tmp/nsbox-vm}/out/console.log
 if ! vm_stage; then
   grep -q "soft lockup" "$console" 2>/dev/null || exit 1
   echo "test: the VM's kernel reported a soft lockup (emulation stall); running the VM stage once more"
