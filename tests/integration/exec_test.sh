@@ -197,7 +197,7 @@ test_exec_joins_user_namespace() {
   # The container's root is host uid 100000: it must reach its rootfs through the test
   # directory (see namespaces_test.sh).
   chmod 0711 "$TEST_TMP"
-  cp -a "$NSBOX_TEST_WORK/rootfs" "$TEST_TMP/rootfs"
+  cp -a "$(shared_rootfs)" "$TEST_TMP/rootfs"
   ex_bundle userns
   edit_config "$B" '.root.path = $r | .linux.namespaces += [{"type": "user"}]
     | .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]

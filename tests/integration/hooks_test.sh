@@ -44,7 +44,7 @@ test_hooks_order_state_args_env_and_namespaces() {
   hook_setup
   [ ! -e /hook.sh ] || skip "/hook.sh exists on the host"
   local root=$TEST_TMP/rootfs b id pid host_mnt host_pid
-  cp -a "$NSBOX_TEST_WORK/rootfs" "$root"
+  cp -a "$(shared_rootfs)" "$root"
   # The startContainer hook is a path inside the container; it exists only in its rootfs.
   cp "$HOOK" "$root/hook.sh"
   b=$(make_bundle b sh)
@@ -200,7 +200,7 @@ test_failing_create_hooks_fail_create() {
 test_failing_start_container_hook_fails_start() {
   hook_setup
   local b id root=$TEST_TMP/rootfs
-  cp -a "$NSBOX_TEST_WORK/rootfs" "$root"
+  cp -a "$(shared_rootfs)" "$root"
   printf '#!/bin/sh\nexit 4\n' >"$root/fail.sh"
   chmod 755 "$root/fail.sh"
   b=$(make_bundle b sh -c 'echo PROCESS-RAN')

@@ -384,7 +384,7 @@ test_user_namespace_maps_root_to_100000() {
   # Like runc and crun, nsbox sets up the rootfs as the container's root (host uid 100000):
   # the rootfs path must be traversable by it. The shared one may sit below a 0700 checkout
   # (CI clones into a mktemp directory), so use a copy in the test directory.
-  cp -a "$NSBOX_TEST_WORK/rootfs" "$TEST_TMP/rootfs"
+  cp -a "$(shared_rootfs)" "$TEST_TMP/rootfs"
   edit_config "$b" '.root.path = $r' --arg r "$TEST_TMP/rootfs"
   id=$(cid user)
   out=$(nsbox run --bundle "$b" "$id")

@@ -63,7 +63,7 @@ test_args_path_lookup_and_absolute() {
 
 test_cwd_created_if_missing() {
   local b root=$TEST_TMP/rootfs
-  cp -a "$NSBOX_TEST_WORK/rootfs" "$root"
+  cp -a "$(shared_rootfs)" "$root"
   b=$(make_bundle b sh -c 'pwd; ls -ld . | cut -c1-10')
   edit_config "$b" '.root.path = $r | .root.readonly = false | .process.cwd = "/work/deep/dir"' --arg r "$root"
   run_ok cwd "$b"
@@ -73,7 +73,7 @@ test_cwd_created_if_missing() {
 
 test_cwd_created_if_missing_on_readonly_root() {
   local b root=$TEST_TMP/rootfs
-  cp -a "$NSBOX_TEST_WORK/rootfs" "$root"
+  cp -a "$(shared_rootfs)" "$root"
   b=$(make_bundle b pwd)
   # root.readonly is true (the default spec): the cwd is made before the root turns read-only.
   edit_config "$b" '.root.path = $r | .process.cwd = "/work/deep/dir"' --arg r "$root"
