@@ -16,24 +16,28 @@ struct Header {
 
 constexpr size_t kMaxPacket = 1 << 16;
 
-}  // namespace
-
-Result<> send_msg(int fd, Msg type, int64_t value, const std::string& text) {
+// One packet: the header, then as much of `text` as fits.
+std::string pack(Msg type, int32_t err, int64_t value, const std::string& text) {
   std::string buf(sizeof(Header) + std::min(text.size(), kMaxPacket - sizeof(Header)), '\0');
-  Header h{static_cast<uint32_t>(type), 0, value};
+  Header h{static_cast<uint32_t>(type), err, value};
   std::memcpy(buf.data(), &h, sizeof h);
   std::memcpy(buf.data() + sizeof h, text.data(), buf.size() - sizeof h);
+  return buf;
+}
+
+Result<> send_packet(int fd, const std::string& buf) {
   if (::send(fd, buf.data(), buf.size(), MSG_NOSIGNAL) < 0) return fail_errno("sync send");
   return {};
 }
 
+}  // namespace
+
+Result<> send_msg(int fd, Msg type, int64_t value, const std::string& text) {
+  return send_packet(fd, pack(type, 0, value, text));
+}
+
 Result<> send_error(int fd, const Error& e) {
-  std::string buf(sizeof(Header) + std::min(e.message().size(), kMaxPacket - sizeof(Header)), '\0');
-  Header h{static_cast<uint32_t>(Msg::kError), e.code(), 0};
-  std::memcpy(buf.data(), &h, sizeof h);
-  std::memcpy(buf.data() + sizeof h, e.message().data(), buf.size() - sizeof h);
-  if (::send(fd, buf.data(), buf.size(), MSG_NOSIGNAL) < 0) return fail_errno("sync send");
-  return {};
+  return send_packet(fd, pack(Msg::kError, e.code(), 0, e.message()));
 }
 
 Result<> send_raw_fd(int fd, const std::string& data, int passfd) {
@@ -54,11 +58,7 @@ Result<> send_raw_fd(int fd, const std::string& data, int passfd) {
 }
 
 Result<> send_fd(int fd, Msg type, int passfd, const std::string& text) {
-  std::string buf(sizeof(Header) + text.size(), '\0');
-  Header h{static_cast<uint32_t>(type), 0, 0};
-  std::memcpy(buf.data(), &h, sizeof h);
-  std::memcpy(buf.data() + sizeof h, text.data(), text.size());
-  return send_raw_fd(fd, buf, passfd);
+  return send_raw_fd(fd, pack(type, 0, 0, text), passfd);
 }
 
 Result<std::optional<SyncMsg>> recv_msg_or_eof(int fd) {

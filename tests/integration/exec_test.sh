@@ -61,18 +61,6 @@ ex_fail() {
   assert_contains "$ERR" "$want" "error text of nsbox exec $* (exit status $RC)"
 }
 
-# ex_field TEXT FIELD: the value of "FIELD:<tab>value" in /proc/PID/status text.
-ex_field() {
-  printf '%s\n' "$1" | awk -v f="$2:" '$1 == f { sub(/^[^:]*:[ \t]*/, ""); print; exit }'
-}
-
-# ex_capmask CAP_NUMBER...: the 16-digit hex mask /proc/PID/status prints for them.
-ex_capmask() {
-  local m=0 c
-  for c in "$@"; do m=$((m | (1 << c))); done
-  printf '%016x' "$m"
-}
-
 # ex_fds LS_L_OUTPUT: the descriptor numbers in `ls -l /proc/self/fd` output, sorted.
 ex_fds() {
   printf '%s\n' "$1" | awk '/^l/ {print $9}' | sort -n | xargs
@@ -168,7 +156,7 @@ test_exec_sees_container_pid_namespace() {
   [ "$n" -le 8 ] || fail "exec sees $n processes, not just the container's: [$pids]"
   # The exec'd process's parent is outside the container (as with runc): PPid 0.
   ex_ok "$ID" grep ^PPid: /proc/self/status
-  assert_eq "$(ex_field "$OUT" PPid)" 0 "PPid of the exec'd process in the container"
+  assert_eq "$(status_field "$OUT" PPid)" 0 "PPid of the exec'd process in the container"
   # ps(1) agrees: pid 1 is the init.
   ex_ok "$ID" ps -o pid,args
   printf '%s\n' "$OUT" | awk '$1 == 1' | grep -q "nsbox-leftover-marker-$ID" ||
@@ -214,7 +202,7 @@ test_exec_joins_user_namespace() {
   ex_ok "$ID" grep ^Cap /proc/self/status
   status=$(cat "/proc/$PID/status")
   for f in CapPrm CapEff CapBnd; do
-    assert_eq "$(ex_field "$OUT" "$f")" "$(ex_field "$status" "$f")" "$f of exec vs the init in a user namespace"
+    assert_eq "$(status_field "$OUT" "$f")" "$(status_field "$status" "$f")" "$f of exec vs the init in a user namespace"
   done
   ex_finish
 }
@@ -259,9 +247,9 @@ test_exec_user_and_additional_gids() {
   ex_ok -u 1000:1000 "$ID" id
   assert_contains "$OUT" "uid=1000 gid=1000" "id with -u 1000:1000"
   ex_ok --user 1000:1001 "$ID" grep -E "^(Uid|Gid|Groups):" /proc/self/status
-  assert_eq "$(ex_field "$OUT" Uid)" "$(printf '1000\t1000\t1000\t1000')" "real/effective/saved/fs uid with --user 1000:1001"
-  assert_eq "$(ex_field "$OUT" Gid)" "$(printf '1001\t1001\t1001\t1001')" "real/effective/saved/fs gid with --user 1000:1001"
-  assert_eq "$(ex_field "$OUT" Groups | xargs)" "" "supplementary groups without -g"
+  assert_eq "$(status_field "$OUT" Uid)" "$(printf '1000\t1000\t1000\t1000')" "real/effective/saved/fs uid with --user 1000:1001"
+  assert_eq "$(status_field "$OUT" Gid)" "$(printf '1001\t1001\t1001\t1001')" "real/effective/saved/fs gid with --user 1000:1001"
+  assert_eq "$(status_field "$OUT" Groups | xargs)" "" "supplementary groups without -g"
   ex_fail "abc" -u abc "$ID" id
   echo "error of -u abc: $ERR"
   # -u UID alone keeps the container's gid.
@@ -269,7 +257,7 @@ test_exec_user_and_additional_gids() {
   assert_contains "$OUT" "uid=1000 gid=0(root)" "id with -u 1000"
   # -g adds supplementary groups (repeatable, short and long forms).
   ex_ok -u 1000:1000 -g 5 "$ID" grep ^Groups: /proc/self/status
-  assert_eq "$(ex_field "$OUT" Groups | xargs)" 5 "supplementary groups with -g 5"
+  assert_eq "$(status_field "$OUT" Groups | xargs)" 5 "supplementary groups with -g 5"
   ex_ok -u 1000:1000 --additional-gids 5 --additional-gids 20 "$ID" id
   assert_contains "$OUT" "uid=1000 gid=1000 groups=" "id with two --additional-gids"
   assert_contains "$OUT" "5(tty)" "group 5 with --additional-gids"
@@ -282,14 +270,14 @@ test_exec_capabilities_are_the_containers() {
   ex_start caps
   ex_ok "$ID" grep ^Cap /proc/self/status
   for f in CapInh CapPrm CapEff CapBnd CapAmb; do
-    assert_eq "$(ex_field "$OUT" "$f")" "$(ex_field "$(cat "/proc/$PID/status")" "$f")" "$f of exec vs the container's init"
+    assert_eq "$(status_field "$OUT" "$f")" "$(status_field "$(cat "/proc/$PID/status")" "$f")" "$f of exec vs the container's init"
   done
   # The default spec: CAP_KILL=5, CAP_NET_BIND_SERVICE=10, CAP_AUDIT_WRITE=29.
-  assert_eq "$(ex_field "$OUT" CapBnd)" "$(ex_capmask 5 10 29)" "CapBnd of exec"
-  assert_eq "$(ex_field "$OUT" CapEff)" "$(ex_capmask 5 10 29)" "CapEff of exec"
+  assert_eq "$(status_field "$OUT" CapBnd)" "$(capmask 5 10 29)" "CapBnd of exec"
+  assert_eq "$(status_field "$OUT" CapEff)" "$(capmask 5 10 29)" "CapEff of exec"
   # The default spec's noNewPrivileges holds for exec too.
   ex_ok "$ID" grep ^NoNewPrivs: /proc/self/status
-  assert_eq "$(ex_field "$OUT" NoNewPrivs)" 1 "NoNewPrivs of exec (container: noNewPrivileges true)"
+  assert_eq "$(status_field "$OUT" NoNewPrivs)" 1 "NoNewPrivs of exec (container: noNewPrivileges true)"
   # And they are really in force: no CAP_SYS_ADMIN, so no mount.
   ex "$ID" sh -c 'mkdir -p /dev/shm/m && mount -t tmpfs none /dev/shm/m && echo MOUNT-OK'
   assert_not_contains "$OUT" MOUNT-OK "mount without CAP_SYS_ADMIN"
@@ -301,18 +289,18 @@ test_exec_cap_adds_capability() {
   ex_start addcap
   ex_ok --cap CAP_SYS_ADMIN "$ID" grep ^Cap /proc/self/status
   # runc adds --cap to the bounding, effective and permitted sets (CAP_SYS_ADMIN=21).
-  m=$(ex_capmask 5 10 21 29)
-  assert_eq "$(ex_field "$OUT" CapEff)" "$m" "CapEff with --cap CAP_SYS_ADMIN"
-  assert_eq "$(ex_field "$OUT" CapPrm)" "$m" "CapPrm with --cap CAP_SYS_ADMIN"
-  assert_eq "$(ex_field "$OUT" CapBnd)" "$m" "CapBnd with --cap CAP_SYS_ADMIN"
+  m=$(capmask 5 10 21 29)
+  assert_eq "$(status_field "$OUT" CapEff)" "$m" "CapEff with --cap CAP_SYS_ADMIN"
+  assert_eq "$(status_field "$OUT" CapPrm)" "$m" "CapPrm with --cap CAP_SYS_ADMIN"
+  assert_eq "$(status_field "$OUT" CapBnd)" "$m" "CapBnd with --cap CAP_SYS_ADMIN"
   # Repeatable; CAP_NET_ADMIN=12.
   ex_ok --cap CAP_SYS_ADMIN --cap CAP_NET_ADMIN "$ID" grep ^CapEff /proc/self/status
-  assert_eq "$(ex_field "$OUT" CapEff)" "$(ex_capmask 5 10 12 21 29)" "CapEff with two --cap"
+  assert_eq "$(status_field "$OUT" CapEff)" "$(capmask 5 10 12 21 29)" "CapEff with two --cap"
   # The added capability works.
   ex_ok --cap CAP_SYS_ADMIN "$ID" sh -c 'mkdir -p /dev/shm/m && mount -t tmpfs none /dev/shm/m && echo MOUNT-OK'
   assert_contains "$OUT" MOUNT-OK "mount with --cap CAP_SYS_ADMIN"
   # The container's own process keeps its sets.
-  assert_eq "$(ex_field "$(cat "/proc/$PID/status")" CapEff)" "$(ex_capmask 5 10 29)" "CapEff of the init after exec --cap"
+  assert_eq "$(status_field "$(cat "/proc/$PID/status")" CapEff)" "$(capmask 5 10 29)" "CapEff of the init after exec --cap"
   ex_finish
 }
 
@@ -354,12 +342,12 @@ test_exec_rlimits_and_no_new_privs_of_container() {
   ex_run
   ex_ok "$ID" sh -c 'ulimit -n; ulimit -Hn'
   assert_eq "$(printf '%s\n' "$OUT" | xargs)" "321 654" "RLIMIT_NOFILE soft/hard of exec (the container's)"
-  [ "$(ex_field "$(cat /proc/self/status)" NoNewPrivs)" = 0 ] ||
+  [ "$(status_field "$(cat /proc/self/status)" NoNewPrivs)" = 0 ] ||
     skip "this test runs with no_new_privs already set"
   ex_ok "$ID" grep NoNewPrivs /proc/self/status
-  assert_eq "$(ex_field "$OUT" NoNewPrivs)" 0 "NoNewPrivs of exec (container: noNewPrivileges false)"
+  assert_eq "$(status_field "$OUT" NoNewPrivs)" 0 "NoNewPrivs of exec (container: noNewPrivileges false)"
   ex_ok --no-new-privs "$ID" grep NoNewPrivs /proc/self/status
-  assert_eq "$(ex_field "$OUT" NoNewPrivs)" 1 "NoNewPrivs of exec --no-new-privs"
+  assert_eq "$(status_field "$OUT" NoNewPrivs)" 1 "NoNewPrivs of exec --no-new-privs"
   ex_finish
 }
 
@@ -387,7 +375,7 @@ test_exec_process_json() {
   ex_ok --process "$p" "$ID"
   assert_eq "$(printf '%s\n' "$OUT" | sed -n 1p)" 1000 "uid from process.json"
   assert_eq "$(printf '%s\n' "$OUT" | sed -n 2p)" 1001 "gid from process.json"
-  assert_eq "$(ex_field "$OUT" Groups | xargs)" 5 "additionalGids from process.json"
+  assert_eq "$(status_field "$OUT" Groups | xargs)" 5 "additionalGids from process.json"
   assert_eq "$(printf '%s\n' "$OUT" | sed -n 4p)" /tmp "cwd from process.json"
   assert_eq "$(printf '%s\n' "$OUT" | sed -n 5p)" 200 "rlimits from process.json"
   assert_contains "$OUT" "FROM_JSON=yes it is" "env from process.json"
@@ -399,8 +387,8 @@ test_exec_process_json() {
     user: {uid: 0, gid: 0},
     capabilities: {bounding: ["CAP_CHOWN"], effective: ["CAP_CHOWN"], permitted: ["CAP_CHOWN"]}}' >"$p"
   ex_ok -p "$p" "$ID"
-  assert_eq "$(ex_field "$OUT" CapEff)" "$(ex_capmask 0)" "CapEff from process.json"
-  assert_eq "$(ex_field "$OUT" CapBnd)" "$(ex_capmask 0)" "CapBnd from process.json"
+  assert_eq "$(status_field "$OUT" CapEff)" "$(capmask 0)" "CapEff from process.json"
+  assert_eq "$(status_field "$OUT" CapBnd)" "$(capmask 0)" "CapBnd from process.json"
   ex_finish
 }
 
@@ -472,7 +460,7 @@ test_exec_detached_pid_file() {
   [ -d "/proc/$epid" ] && ! ex_gone "$epid" || fail "process $epid of the pid file is not running"
   assert_eq "$(readlink "/proc/$epid/ns/pid")" "$(readlink "/proc/$PID/ns/pid")" "pid namespace of the detached process"
   # Its pid in the container's namespace is not 1 (NSpid: host pid, container pid).
-  nspid=$(ex_field "$(cat "/proc/$epid/status")" NSpid)
+  nspid=$(status_field "$(cat "/proc/$epid/status")" NSpid)
   assert_eq "$(echo "$nspid" | wc -w)" 2 "NSpid of the detached process [$nspid]"
   assert_ne "$(echo "$nspid" | awk '{print $2}')" 1 "pid of the detached process in the container"
   wait_for "the detached process to write its file" test -e "/proc/$PID/root/dev/shm/detached"

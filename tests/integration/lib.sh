@@ -63,6 +63,18 @@ run_ok() {
   [ "$rc" -eq 0 ] || fail "nsbox run $name exited $rc: stderr [$(cat "$TEST_TMP/$name.err")] stdout [$OUT]"
 }
 
+# status_field TEXT FIELD: the value of "FIELD:<tab>value" in /proc/PID/status text.
+status_field() {
+  printf '%s\n' "$1" | awk -v f="$2:" '$1 == f { sub(/^[^:]*:[ \t]*/, ""); print; exit }'
+}
+
+# capmask CAP_NUMBER...: the 16-digit hex mask /proc/PID/status prints for them.
+capmask() {
+  local m=0 c
+  for c in "$@"; do m=$((m | (1 << c))); done
+  printf '%016x' "$m"
+}
+
 # A container id unique to this test run.
 cid() { echo "t$$-$1"; }
 

@@ -9,25 +9,13 @@ proc_script() {
   echo "$b"
 }
 
-# proc_status_field TEXT FIELD: the value of "FIELD:\tvalue" in /proc/PID/status text.
-proc_status_field() {
-  printf '%s\n' "$1" | awk -v f="$2:" '$1 == f { sub(/^[^:]*:[ \t]*/, ""); print; exit }'
-}
-
-# proc_capmask CAP_NUMBER...: the 16-digit hex mask /proc/PID/status prints for them.
-proc_capmask() {
-  local m=0 c
-  for c in "$@"; do m=$((m | (1 << c))); done
-  printf '%016x' "$m"
-}
-
 # proc_check_caps STATUS_TEXT BND EFF PRM INH AMB: compare the five capability sets.
 proc_check_caps() {
-  assert_eq "$(proc_status_field "$1" CapBnd)" "$2" "CapBnd"
-  assert_eq "$(proc_status_field "$1" CapEff)" "$3" "CapEff"
-  assert_eq "$(proc_status_field "$1" CapPrm)" "$4" "CapPrm"
-  assert_eq "$(proc_status_field "$1" CapInh)" "$5" "CapInh"
-  assert_eq "$(proc_status_field "$1" CapAmb)" "$6" "CapAmb"
+  assert_eq "$(status_field "$1" CapBnd)" "$2" "CapBnd"
+  assert_eq "$(status_field "$1" CapEff)" "$3" "CapEff"
+  assert_eq "$(status_field "$1" CapPrm)" "$4" "CapPrm"
+  assert_eq "$(status_field "$1" CapInh)" "$5" "CapInh"
+  assert_eq "$(status_field "$1" CapAmb)" "$6" "CapAmb"
 }
 
 test_args_env_cwd() {
@@ -88,18 +76,18 @@ test_user_uid_gid_additional_gids() {
   edit_config "$b" '.process.user = {uid: 1000, gid: 1001, additionalGids: [10, 20, 1001]}'
   run_ok user "$b"
   assert_contains "$OUT" "uid=1000 gid=1001" "id"
-  assert_eq "$(proc_status_field "$OUT" Uid)" "$(printf '1000\t1000\t1000\t1000')" "real/effective/saved/fs uid"
-  assert_eq "$(proc_status_field "$OUT" Gid)" "$(printf '1001\t1001\t1001\t1001')" "real/effective/saved/fs gid"
-  assert_eq "$(proc_status_field "$OUT" Groups | xargs)" "10 20 1001" "supplementary groups"
+  assert_eq "$(status_field "$OUT" Uid)" "$(printf '1000\t1000\t1000\t1000')" "real/effective/saved/fs uid"
+  assert_eq "$(status_field "$OUT" Gid)" "$(printf '1001\t1001\t1001\t1001')" "real/effective/saved/fs gid"
+  assert_eq "$(status_field "$OUT" Groups | xargs)" "10 20 1001" "supplementary groups"
 }
 
 test_user_root_has_no_supplementary_groups() {
   local b
   b=$(make_bundle b grep -E "^(Uid|Gid|Groups):" /proc/self/status)
   run_ok root "$b"
-  assert_eq "$(proc_status_field "$OUT" Uid)" "$(printf '0\t0\t0\t0')" "uid"
-  assert_eq "$(proc_status_field "$OUT" Gid)" "$(printf '0\t0\t0\t0')" "gid"
-  assert_eq "$(proc_status_field "$OUT" Groups | xargs)" "" "supplementary groups"
+  assert_eq "$(status_field "$OUT" Uid)" "$(printf '0\t0\t0\t0')" "uid"
+  assert_eq "$(status_field "$OUT" Gid)" "$(printf '0\t0\t0\t0')" "gid"
+  assert_eq "$(status_field "$OUT" Groups | xargs)" "" "supplementary groups"
 }
 
 test_umask() {
@@ -136,13 +124,13 @@ test_no_new_privileges() {
   local b
   b=$(make_bundle b grep NoNewPrivs /proc/self/status)
   run_ok nnp "$b"
-  assert_eq "$(proc_status_field "$OUT" NoNewPrivs)" 1 "NoNewPrivs with noNewPrivileges true"
-  [ "$(proc_status_field "$(cat /proc/self/status)" NoNewPrivs)" = 0 ] ||
+  assert_eq "$(status_field "$OUT" NoNewPrivs)" 1 "NoNewPrivs with noNewPrivileges true"
+  [ "$(status_field "$(cat /proc/self/status)" NoNewPrivs)" = 0 ] ||
     skip "this test runs with no_new_privs already set"
   b=$(make_bundle b2 grep NoNewPrivs /proc/self/status)
   edit_config "$b" '.process.noNewPrivileges = false'
   run_ok nonnp "$b"
-  assert_eq "$(proc_status_field "$OUT" NoNewPrivs)" 0 "NoNewPrivs with noNewPrivileges false"
+  assert_eq "$(status_field "$OUT" NoNewPrivs)" 0 "NoNewPrivs with noNewPrivileges false"
 }
 
 test_capabilities_default() {
@@ -151,7 +139,7 @@ test_capabilities_default() {
   run_ok caps "$b"
   # CAP_KILL=5, CAP_NET_BIND_SERVICE=10, CAP_AUDIT_WRITE=29. The default spec lists them as
   # ambient too, but without inheritable the kernel cannot raise them (runc skips them too).
-  m=$(proc_capmask 5 10 29)
+  m=$(capmask 5 10 29)
   proc_check_caps "$OUT" "$m" "$m" "$m" 0000000000000000 0000000000000000
 }
 
@@ -160,7 +148,7 @@ test_capabilities_custom() {
   b=$(make_bundle b sh -c 'grep ^Cap /proc/self/status; touch /dev/shm/f; chown 5:5 /dev/shm/f && echo CHOWN-OK')
   edit_config "$b" '.process.capabilities = {bounding: ["CAP_CHOWN"], effective: ["CAP_CHOWN"], permitted: ["CAP_CHOWN"]}'
   run_ok caps "$b"
-  m=$(proc_capmask 0)
+  m=$(capmask 0)
   proc_check_caps "$OUT" "$m" "$m" "$m" 0000000000000000 0000000000000000
   assert_contains "$OUT" CHOWN-OK "CAP_CHOWN is usable"
 }
@@ -175,8 +163,8 @@ test_capabilities_ambient_for_non_root() {
         effective: ["CAP_CHOWN", "CAP_NET_RAW"], permitted: ["CAP_CHOWN", "CAP_NET_RAW"],
         inheritable: ["CAP_CHOWN", "CAP_NET_RAW"], ambient: ["CAP_CHOWN", "CAP_NET_RAW"]}'
   run_ok amb "$b"
-  m=$(proc_capmask 0 13)
-  proc_check_caps "$OUT" "$(proc_capmask 0 5 13)" "$m" "$m" "$m" "$m"
+  m=$(capmask 0 13)
+  proc_check_caps "$OUT" "$(capmask 0 5 13)" "$m" "$m" "$m" "$m"
 }
 
 test_capabilities_none_for_non_root() {
@@ -185,7 +173,7 @@ test_capabilities_none_for_non_root() {
   edit_config "$b" '.process.user = {uid: 1000, gid: 1000}'
   run_ok nonroot "$b"
   # A non-root user loses permitted and effective at exec without ambient or file caps.
-  proc_check_caps "$OUT" "$(proc_capmask 5 10 29)" "$z" "$z" "$z" "$z"
+  proc_check_caps "$OUT" "$(capmask 5 10 29)" "$z" "$z" "$z" "$z"
 }
 
 test_oom_score_adj() {
