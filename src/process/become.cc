@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <linux/limits.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -12,8 +14,25 @@
 #include "security/caps.h"
 
 namespace nsbox::process {
+namespace {
 
-Result<std::string> become_process(const spec::Process& p, int preserve_fds) {
+// A cwd reached through a descriptor the runtime still holds (process.cwd
+// "/proc/self/fd/N", CVE-2024-21626) lies outside the container's root: the kernel then
+// has no path for it from our root, and getcwd(2) fails with ENOENT.
+Result<> check_cwd_inside(const std::string& cwd) {
+  char buf[PATH_MAX];
+  if (::getcwd(buf, sizeof buf) == nullptr) {
+    if (errno == ENOENT) return fail("process.cwd " + cwd + " is outside the container's root");
+    return fail_errno("getcwd after chdir to " + cwd);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<Became> become_process(const spec::Process& p, int preserve_fds,
+                              security::SeccompFilter* filter) {
+  Became b;
   for (const auto& r : p.rlimits) {
     rlimit rl{r.soft, r.hard};
     if (::setrlimit(r.resource, &rl) < 0) return fail_errno("setrlimit " + r.name);
@@ -21,11 +40,24 @@ Result<std::string> become_process(const spec::Process& p, int preserve_fds) {
   // The user may lack search permission where root has it: retry after the switch.
   bool cwd_done = ::chdir(p.cwd.c_str()) == 0;
   if (!cwd_done && errno != EACCES) return fail_errno("chdir to cwd " + p.cwd);
-  std::string exe = TRY(look_path(p.args[0], p.env));
+  if (cwd_done) TRY(check_cwd_inside(p.cwd));
+  b.exe = TRY(look_path(p.args[0], p.env));
+  if (filter != nullptr && !p.no_new_privileges) {
+    b.seccomp_listener = TRY(filter->load());
+  }
   // setgroups(2) is refused in a user namespace whose setgroups file says "deny".
   auto sg = fs::read_file("/proc/self/setgroups");
   TRY(security::switch_user(p, !sg || sg->find("deny") == std::string::npos));
-  if (!cwd_done && ::chdir(p.cwd.c_str()) < 0) return fail_errno("chdir to cwd " + p.cwd);
+  if (!cwd_done) {
+    if (::chdir(p.cwd.c_str()) < 0) return fail_errno("chdir to cwd " + p.cwd);
+    TRY(check_cwd_inside(p.cwd));
+  }
+  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+    return fail_errno("set no_new_privs");
+  }
+  if (filter != nullptr && filter->notifies() && !filter->loaded()) {
+    b.seccomp_listener = TRY(filter->load());
+  }
   if (p.user.umask) ::umask(*p.user.umask);
   // Only 0-2 and the preserved descriptors may reach the program.
   for (int fd = 3; fd < 3 + preserve_fds; ++fd) {
@@ -35,7 +67,12 @@ Result<std::string> become_process(const spec::Process& p, int preserve_fds) {
   if (::syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
     return fail_errno("close_range");
   }
-  return exe;
+  return b;
+}
+
+Result<> load_late_seccomp(security::SeccompFilter* filter) {
+  if (filter != nullptr && !filter->loaded()) TRY(filter->load());
+  return {};
 }
 
 }  // namespace nsbox::process

@@ -115,7 +115,11 @@ Result<std::string> setup(const SpawnOptions& o, int sync_fd, std::string& hook_
     TRY_CTX(fs::write_file("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj)),
             "set oom_score_adj");
   }
-  return become_process(p, o.preserve_fds);
+  auto became = TRY(become_process(p, o.preserve_fds, o.seccomp));
+  if (became.seccomp_listener) {
+    TRY(send_fd(sync_fd, Msg::kSeccompListener, became.seccomp_listener.get(), ""));
+  }
+  return became.exe;
 }
 
 }  // namespace
@@ -155,9 +159,7 @@ void container_init(const SpawnOptions& o, int sync_fd, bool parent_is_runtime) 
   if (auto r = runtime::run_hooks(cfg.hooks.start_container, "startContainer", hook_state); !r) {
     report(r.error());
   }
-  if (cfg.process->no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-    report(Error(errno, "set no_new_privs"));
-  }
+  if (auto r = load_late_seccomp(o.seccomp); !r) report(r.error());
   std::vector<char*> argv, envp;
   for (const auto& a : cfg.process->args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);

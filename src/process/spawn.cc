@@ -233,6 +233,10 @@ Result<Spawned> spawn_container(const SpawnOptions& o) {
     } else if (m.type == Msg::kConsole) {
       out.console.reset(m.fd);
       out.console_name = m.text;
+    } else if (m.type == Msg::kSeccompListener) {
+      UniqueFd listener(m.fd);
+      if (!o.on_seccomp_listener) return fail("sync: unexpected seccomp listener");
+      TRY(o.on_seccomp_listener(out.pid, listener.get()));
     } else if (m.type == Msg::kReady) {
       break;
     } else {

@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "base/unique_fd.h"
 #include "cgroup/cgroup.h"
+#include "security/seccomp.h"
 #include "spec/config.h"
 
 namespace nsbox::process {
@@ -34,6 +35,10 @@ struct SpawnOptions {
   // Runs the runtime-namespace hooks (prestart, createRuntime) for container pid `pid`;
   // returns the state JSON that the container-side hooks get on stdin.
   std::function<Result<std::string>(pid_t pid)> on_mounts_ready;
+  // linux.seccomp, built by the runtime; the container process loads it.
+  security::SeccompFilter* seccomp = nullptr;
+  // A SCMP_ACT_NOTIFY listener arrived from the container process (container pid, fd).
+  std::function<Result<>(pid_t pid, int listener)> on_seccomp_listener;
 };
 
 struct Spawned {

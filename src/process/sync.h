@@ -20,6 +20,7 @@ enum class Msg : uint32_t {
   kReady,         // child: waiting for `start`
   kError,         // child: setup failed; err = errno, text = message
   kConsole,       // child: the pty master rides along (SCM_RIGHTS); text = slave path
+  kSeccompListener,  // child: the SCMP_ACT_NOTIFY listener rides along (SCM_RIGHTS)
 };
 
 struct SyncMsg {

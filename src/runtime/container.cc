@@ -209,6 +209,10 @@ Result<Created> create(const Globals& g, const CreateOptions& o) {
     }
   }
 
+  // Built before anything exists, so that a profile libseccomp rejects leaves nothing behind.
+  std::optional<security::SeccompFilter> seccomp;
+  if (cfg.linux.seccomp) seccomp.emplace(TRY_CTX(security::SeccompFilter::build(*cfg.linux.seccomp), file));
+
   auto dir = TRY(ContainerDir::create(g.root, o.id));
   Defer drop_dir([&] { dir.remove(); });
 
@@ -275,6 +279,7 @@ Result<Created> create(const Globals& g, const CreateOptions& o) {
   st.cgroup_created = placement.created;
   st.own_pid_ns = cfg.new_ns(NsKind::kPid);
   st.process_json = cfg.process_json;
+  st.seccomp_json = cfg.linux.seccomp_json;
   st.poststart = cfg.hooks.poststart;
   st.notify_socket = notify;
   st.poststop = cfg.hooks.poststop;
@@ -304,6 +309,13 @@ Result<Created> create(const Globals& g, const CreateOptions& o) {
     TRY(run_hooks(cfg.hooks.create_runtime, "createRuntime", creating));
     return creating;
   };
+  if (seccomp) {
+    so.seccomp = &*seccomp;
+    so.on_seccomp_listener = [&](pid_t pid, int fd) -> Result<> {
+      st.pid = pid;
+      return security::send_to_listener(*cfg.linux.seccomp, fd, pid, state_for_hooks(st, Status::kCreating));
+    };
+  }
   log::debug("create " + o.id + ": bundle " + bundle + ", cgroup " + cg_path);
   auto spawned = TRY(spawn_container(so));
   log::debug("create " + o.id + ": container process " + std::to_string(spawned.pid) + " is ready");

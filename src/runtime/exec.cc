@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <optional>
+
 #include "base/fs.h"
 #include "base/unique_fd.h"
 #include "cgroup/cgroup.h"
@@ -23,7 +25,9 @@
 #include "process/terminal.h"
 #include "runtime/store.h"
 #include "security/caps.h"
+#include "security/seccomp.h"
 #include "spec/config.h"
+#include "spec/state.h"
 
 namespace nsbox::runtime {
 namespace {
@@ -101,6 +105,7 @@ struct ExecChild {
   int ns_flags;
   int preserve_fds;
   int sync;
+  security::SeccompFilter* seccomp;
 };
 
 // The exec'd process: join the container, become the process the spec describes, execve.
@@ -114,11 +119,12 @@ Result<std::string> exec_setup(const ExecChild& c) {
     auto console = TRY(process::setup_console(p.console_height, p.console_width, false));
     TRY(process::send_fd(c.sync, Msg::kConsole, console.master.get(), console.slave_path));
   }
-  std::string exe = TRY(process::become_process(p, c.preserve_fds));
-  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-    return fail_errno("set no_new_privs");
+  auto became = TRY(process::become_process(p, c.preserve_fds, c.seccomp));
+  if (became.seccomp_listener) {
+    TRY(process::send_fd(c.sync, Msg::kSeccompListener, became.seccomp_listener.get(), ""));
   }
-  return exe;
+  TRY(process::load_late_seccomp(c.seccomp));
+  return became.exe;
 }
 
 [[noreturn]] void exec_child(const ExecChild& c) {
@@ -153,6 +159,14 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
     return fail("cannot exec in a paused container (use --ignore-paused)");
   }
   spec::Process p = TRY(build_process(o, st));
+  // The container's seccomp profile confines every process in it, as runc does.
+  std::optional<spec::Seccomp> seccomp_spec;
+  std::optional<security::SeccompFilter> seccomp;
+  if (!st.seccomp_json.empty()) {
+    std::string file = st.bundle + "/config.json";
+    seccomp_spec = TRY(spec::parse_seccomp_json(st.seccomp_json, file));
+    seccomp.emplace(TRY_CTX(security::SeccompFilter::build(*seccomp_spec), file));
+  }
   if (p.terminal && o.detach && o.console_socket.empty()) {
     return fail("cannot allocate tty if nsbox will detach without setting console socket");
   }
@@ -210,7 +224,8 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
   if (child == 0) {
     parent_end.reset();
     dir = ContainerDir();  // the lock must not ride into the container
-    exec_child(ExecChild{&p, pidfd.get(), flags & ~for_children, o.preserve_fds, child_end.get()});
+    exec_child(ExecChild{&p, pidfd.get(), flags & ~for_children, o.preserve_fds, child_end.get(),
+                         seccomp ? &*seccomp : nullptr});
   }
   child_end.reset();
   auto kill_child = [&] {
@@ -245,6 +260,16 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
           return fail(std::move(r.error()));
         }
         console.reset();
+      }
+      continue;
+    }
+    if ((*m)->type == Msg::kSeccompListener) {
+      UniqueFd listener((*m)->fd);
+      if (auto r = security::send_to_listener(*seccomp_spec, listener.get(), child,
+                                              spec::oci_state_json(st, status, false));
+          !r) {
+        kill_child();
+        return fail(std::move(r.error()));
       }
       continue;
     }

@@ -71,6 +71,11 @@ const Namespace* Config::find_ns(NsKind k) const {
   return nullptr;
 }
 
+bool Seccomp::uses_notify() const {
+  return std::any_of(syscalls.begin(), syscalls.end(),
+                     [](const SeccompRule& r) { return r.action == SeccompAction::kNotify; });
+}
+
 namespace {
 
 // A parse failure at a JSON path; caught at parse_config's boundary and turned into an Error.
@@ -471,6 +476,105 @@ Resources parse_resources_obj(const json& r, const std::string& base) {
   return res;
 }
 
+SeccompAction parse_seccomp_action(const json& obj, const std::string& base, const char* key) {
+  static const std::map<std::string, SeccompAction> kActions = {
+      {"SCMP_ACT_KILL", SeccompAction::kKill},
+      {"SCMP_ACT_KILL_PROCESS", SeccompAction::kKillProcess},
+      {"SCMP_ACT_KILL_THREAD", SeccompAction::kKillThread},
+      {"SCMP_ACT_TRAP", SeccompAction::kTrap},
+      {"SCMP_ACT_ERRNO", SeccompAction::kErrno},
+      {"SCMP_ACT_TRACE", SeccompAction::kTrace},
+      {"SCMP_ACT_ALLOW", SeccompAction::kAllow},
+      {"SCMP_ACT_LOG", SeccompAction::kLog},
+      {"SCMP_ACT_NOTIFY", SeccompAction::kNotify}};
+  std::string a = get_string(obj, base, key, true);
+  auto it = kActions.find(a);
+  if (it == kActions.end()) bad(join(base, key), "unknown action \"" + a + "\"");
+  return it->second;
+}
+
+// errnoRet is only meaningful for the actions that return an errno.
+std::optional<uint32_t> parse_errno_ret(const json& obj, const std::string& base, const char* key,
+                                        SeccompAction action) {
+  auto v = get_int<uint32_t>(obj, base, key);
+  if (v && action != SeccompAction::kErrno && action != SeccompAction::kTrace) {
+    bad(join(base, key), "only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take an errno");
+  }
+  return v;
+}
+
+Seccomp parse_seccomp(const json& sj, const std::string& base) {
+  static const std::set<std::string> kArches = {
+      "SCMP_ARCH_X86",       "SCMP_ARCH_X86_64",   "SCMP_ARCH_X32",         "SCMP_ARCH_ARM",
+      "SCMP_ARCH_AARCH64",   "SCMP_ARCH_MIPS",     "SCMP_ARCH_MIPS64",      "SCMP_ARCH_MIPS64N32",
+      "SCMP_ARCH_MIPSEL",    "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
+      "SCMP_ARCH_PPC64",     "SCMP_ARCH_PPC64LE",  "SCMP_ARCH_S390",        "SCMP_ARCH_S390X",
+      "SCMP_ARCH_PARISC",    "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64",     "SCMP_ARCH_LOONGARCH64",
+      "SCMP_ARCH_M68K",      "SCMP_ARCH_SH",       "SCMP_ARCH_SHEB"};
+  static const std::set<std::string> kFlags = {
+      "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+      "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"};
+  static const std::map<std::string, SeccompOp> kOps = {
+      {"SCMP_CMP_NE", SeccompOp::kNe}, {"SCMP_CMP_LT", SeccompOp::kLt},
+      {"SCMP_CMP_LE", SeccompOp::kLe}, {"SCMP_CMP_EQ", SeccompOp::kEq},
+      {"SCMP_CMP_GE", SeccompOp::kGe}, {"SCMP_CMP_GT", SeccompOp::kGt},
+      {"SCMP_CMP_MASKED_EQ", SeccompOp::kMaskedEq}};
+  Seccomp s;
+  s.default_action = parse_seccomp_action(sj, base, "defaultAction");
+  if (s.default_action == SeccompAction::kNotify) {
+    bad(join(base, "defaultAction"), "SCMP_ACT_NOTIFY cannot be the default action");
+  }
+  s.default_errno_ret = parse_errno_ret(sj, base, "defaultErrnoRet", s.default_action);
+  s.architectures = get_strings(sj, base, "architectures");
+  for (size_t i = 0; i < s.architectures.size(); ++i) {
+    if (!kArches.contains(s.architectures[i])) {
+      bad(index(join(base, "architectures"), i), "unknown architecture \"" + s.architectures[i] + "\"");
+    }
+  }
+  s.flags = get_strings(sj, base, "flags");
+  for (size_t i = 0; i < s.flags.size(); ++i) {
+    if (!kFlags.contains(s.flags[i])) {
+      bad(index(join(base, "flags"), i), "unknown flag \"" + s.flags[i] + "\"");
+    }
+  }
+  s.listener_path = get_string(sj, base, "listenerPath");
+  s.listener_metadata = get_string(sj, base, "listenerMetadata");
+  if (const json* a = get_array(sj, base, "syscalls")) {
+    for (size_t i = 0; i < a->size(); ++i) {
+      std::string p = index(join(base, "syscalls"), i);
+      const json& rj = (*a)[i];
+      expect(rj, json::value_t::object, p, "object");
+      SeccompRule r;
+      r.names = get_strings(rj, p, "names");
+      if (r.names.empty()) bad(join(p, "names"), "must name at least one system call");
+      r.action = parse_seccomp_action(rj, p, "action");
+      r.errno_ret = parse_errno_ret(rj, p, "errnoRet", r.action);
+      if (const json* args = get_array(rj, p, "args")) {
+        for (size_t k = 0; k < args->size(); ++k) {
+          std::string ap = index(join(p, "args"), k);
+          const json& aj = (*args)[k];
+          expect(aj, json::value_t::object, ap, "object");
+          SeccompArg arg;
+          arg.index = *get_int<unsigned>(aj, ap, "index", true);
+          if (arg.index > 5) bad(join(ap, "index"), "must be between 0 and 5");
+          arg.value = *get_int<uint64_t>(aj, ap, "value", true);
+          arg.value_two = get_int<uint64_t>(aj, ap, "valueTwo").value_or(0);
+          std::string op = get_string(aj, ap, "op", true);
+          auto it = kOps.find(op);
+          if (it == kOps.end()) bad(join(ap, "op"), "unknown operator \"" + op + "\"");
+          arg.op = it->second;
+          r.args.push_back(arg);
+        }
+      }
+      s.syscalls.push_back(std::move(r));
+    }
+  }
+  if (s.uses_notify() && s.listener_path.empty()) {
+    bad(join(base, "listenerPath"), "required when a rule uses SCMP_ACT_NOTIFY");
+  }
+  return s;
+}
+
 void parse_linux(const json& lj, Config& c) {
   Linux& l = c.linux;
   if (const json* ns = get_array(lj, "linux", "namespaces")) {
@@ -596,8 +700,9 @@ void parse_linux(const json& lj, Config& c) {
   if (const json* r = get_object(lj, "linux", "resources")) {
     l.resources = parse_resources_obj(*r, "linux.resources");
   }
-  if (field(lj, "seccomp") != nullptr) {
-    bad("linux.seccomp", "seccomp filters are not supported by this nsbox version");
+  if (const json* sj = get_object(lj, "linux", "seccomp")) {
+    l.seccomp = parse_seccomp(*sj, "linux.seccomp");
+    l.seccomp_json = sj->dump();
   }
 }
 
@@ -853,6 +958,18 @@ Result<Process> parse_process_json(const std::string& text, const std::string& f
   try {
     if (!j.is_object()) bad("process", std::string("expected object, got ") + type_name(j));
     return parse_process(j);
+  } catch (const BadField& b) {
+    return fail(file + ": " + b.path + ": " + b.reason);
+  }
+}
+
+Result<Seccomp> parse_seccomp_json(const std::string& text, const std::string& file) {
+  try {
+    json j = json::parse(text);
+    if (!j.is_object()) bad("linux.seccomp", std::string("expected object, got ") + type_name(j));
+    return parse_seccomp(j, "linux.seccomp");
+  } catch (const json::parse_error& e) {
+    return fail(file + ": linux.seccomp: invalid JSON: " + e.what());
   } catch (const BadField& b) {
     return fail(file + ": " + b.path + ": " + b.reason);
   }

@@ -107,6 +107,35 @@ struct TimeOffset {
   uint32_t nanosecs = 0;
 };
 
+// linux.seccomp, validated; libseccomp is only reached when the filter is built.
+enum class SeccompAction { kKill, kKillProcess, kKillThread, kTrap, kErrno, kTrace, kAllow, kLog, kNotify };
+enum class SeccompOp { kNe, kLt, kLe, kEq, kGe, kGt, kMaskedEq };
+
+struct SeccompArg {
+  unsigned index = 0;
+  uint64_t value = 0;
+  uint64_t value_two = 0;
+  SeccompOp op = SeccompOp::kEq;
+};
+
+struct SeccompRule {
+  std::vector<std::string> names;
+  SeccompAction action = SeccompAction::kAllow;
+  std::optional<uint32_t> errno_ret;
+  std::vector<SeccompArg> args;
+};
+
+struct Seccomp {
+  SeccompAction default_action = SeccompAction::kAllow;
+  std::optional<uint32_t> default_errno_ret;
+  std::vector<std::string> architectures;  // SCMP_ARCH_* names
+  std::vector<std::string> flags;          // SECCOMP_FILTER_FLAG_* names
+  std::string listener_path;
+  std::string listener_metadata;
+  std::vector<SeccompRule> syscalls;
+  bool uses_notify() const;
+};
+
 struct Linux {
   std::vector<Namespace> namespaces;
   std::vector<IdMapping> uid_mappings, gid_mappings;
@@ -117,6 +146,8 @@ struct Linux {
   unsigned long rootfs_propagation = 0;  // 0: default (rslave)
   std::string cgroups_path;
   Resources resources;
+  std::optional<Seccomp> seccomp;
+  std::string seccomp_json;  // linux.seccomp as given: exec applies it to its process too
 };
 
 struct Config {
@@ -147,6 +178,8 @@ Result<Config> parse_config(const std::string& text, const std::string& bundle,
                             const std::string& file = "config.json");
 // A process object alone (exec --process FILE, and the one kept in the state).
 Result<Process> parse_process_json(const std::string& text, const std::string& file);
+// linux.seccomp alone (kept in the state for exec).
+Result<Seccomp> parse_seccomp_json(const std::string& text, const std::string& file);
 // Read <bundle>/config.json and parse it.
 Result<Config> load_config(const std::string& bundle);
 

@@ -58,6 +58,7 @@ std::string state_to_json(const State& s) {
             {"cgroupCreated", s.cgroup_created},
             {"ownPidNamespace", s.own_pid_ns},
             {"process", s.process_json},
+            {"seccomp", s.seccomp_json},
             {"notifySocket", s.notify_socket},
             {"poststart", hooks_to_json(s.poststart)},
             {"poststop", hooks_to_json(s.poststop)}};
@@ -81,6 +82,7 @@ Result<State> state_from_json(const std::string& text, const std::string& file) 
     s.cgroup_created = j.at("cgroupCreated").get<std::vector<std::string>>();
     s.own_pid_ns = j.at("ownPidNamespace").get<bool>();
     s.process_json = j.value("process", std::string());
+    s.seccomp_json = j.value("seccomp", std::string());
     s.notify_socket = j.value("notifySocket", std::string());
     s.poststart = hooks_from_json(j.at("poststart"));
     s.poststop = hooks_from_json(j.at("poststop"));

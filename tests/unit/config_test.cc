@@ -690,8 +690,8 @@ TEST_F(ConfigTest, LinuxOtherErrors) {
   EXPECT_EQ(error_of(with_linux({{"cgroupsPath", 1}})), "config.json: linux.cgroupsPath: expected string, got integer");
   EXPECT_EQ(error_of(with_linux({{"resources", json::array()}})),
             "config.json: linux.resources: expected object, got array");
-  EXPECT_EQ(error_of(with_linux({{"seccomp", {{"defaultAction", "SCMP_ACT_ALLOW"}}}})),
-            "config.json: linux.seccomp: seccomp filters are not supported by this nsbox version");
+  EXPECT_EQ(error_of(with_linux({{"seccomp", json::array()}})),
+            "config.json: linux.seccomp: expected object, got array");
   EXPECT_EQ(error_of(with_linux("x")), "config.json: linux: expected object, got string");
 }
 
@@ -872,6 +872,49 @@ TEST(NsNames, Spellings) {
   EXPECT_STREQ(ns_name(NsKind::kTime), "time");
   EXPECT_EQ(ns_clone_flag(NsKind::kUser), CLONE_NEWUSER);
   EXPECT_EQ(ns_clone_flag(NsKind::kTime), 0x80);
+}
+
+TEST(SeccompConfig, ProfileParsed) {
+  json sc = {{"defaultAction", "SCMP_ACT_ERRNO"},
+             {"defaultErrnoRet", 38},
+             {"architectures", {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86"}},
+             {"flags", {"SECCOMP_FILTER_FLAG_LOG"}},
+             {"listenerPath", "/run/agent.sock"},
+             {"listenerMetadata", "m"},
+             {"syscalls",
+              {{{"names", {"read", "write"}}, {"action", "SCMP_ACT_ALLOW"}},
+               {{"names", {"personality"}},
+                {"action", "SCMP_ACT_NOTIFY"},
+                {"args", {{{"index", 0}, {"value", 8}, {"valueTwo", 2}, {"op", "SCMP_CMP_MASKED_EQ"}}}}}}}};
+  auto s = parse_seccomp_json(sc.dump(), "config.json");
+  ASSERT_TRUE(s) << s.error().what();
+  EXPECT_EQ(s->default_action, SeccompAction::kErrno);
+  EXPECT_EQ(s->default_errno_ret, 38u);
+  EXPECT_EQ(s->architectures.size(), 2u);
+  EXPECT_EQ(s->listener_path, "/run/agent.sock");
+  ASSERT_EQ(s->syscalls.size(), 2u);
+  EXPECT_EQ(s->syscalls[0].names, (std::vector<std::string>{"read", "write"}));
+  EXPECT_FALSE(s->syscalls[0].errno_ret);
+  ASSERT_EQ(s->syscalls[1].args.size(), 1u);
+  EXPECT_EQ(s->syscalls[1].args[0].op, SeccompOp::kMaskedEq);
+  EXPECT_EQ(s->syscalls[1].args[0].value_two, 2u);
+  EXPECT_TRUE(s->uses_notify());
+}
+
+TEST(SeccompConfig, ProfileErrors) {
+  auto err = [](const json& sc) {
+    auto s = parse_seccomp_json(sc.dump(), "c.json");
+    return s ? std::string("<parsed without error>") : s.error().what();
+  };
+  EXPECT_EQ(err({{"defaultAction", "SCMP_ACT_TRACE"}, {"defaultErrnoRet", -1}}),
+            "c.json: linux.seccomp.defaultErrnoRet: value out of range");
+  EXPECT_EQ(err({{"defaultAction", "SCMP_ACT_ALLOW"}, {"syscalls", {{{"names", {"read"}}}}}}),
+            "c.json: linux.seccomp.syscalls[0].action: required field is missing");
+  EXPECT_EQ(err({{"defaultAction", "SCMP_ACT_ALLOW"},
+                 {"syscalls", {{{"names", {"read"}}, {"action", "SCMP_ACT_ERRNO"}, {"args", {{{"index", 1}}}}}}}}),
+            "c.json: linux.seccomp.syscalls[0].args[0].value: required field is missing");
+  EXPECT_EQ(err({{"defaultAction", "SCMP_ACT_ALLOW"}, {"architectures", "SCMP_ARCH_X86"}}),
+            "c.json: linux.seccomp.architectures: expected array, got string");
 }
 
 }  // namespace

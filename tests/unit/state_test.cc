@@ -99,7 +99,8 @@ TEST(StateJson, FieldNamesOnDisk) {
   EXPECT_FALSE(j["poststop"][0].contains("timeout"));  // no timeout: not written
   EXPECT_EQ(j.at("process"), "");  // config.json's process, for exec
   EXPECT_EQ(j.at("notifySocket"), "");
-  EXPECT_EQ(j.size(), 16u);
+  EXPECT_EQ(j.at("seccomp"), "");  // config.json's linux.seccomp, for exec
+  EXPECT_EQ(j.size(), 17u);
 }
 
 TEST(StateJson, HookOptionalFieldsDefault) {
