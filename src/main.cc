@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "security/exe_guard.h"
 
 #ifndef NSBOX_VERSION
 #define NSBOX_VERSION "0.0.0"
@@ -63,6 +64,13 @@ int main(int argc, char** argv) {
   g.systemd_cgroup = p->flag("systemd-cgroup");
   const std::string verb = p->args[0];
   std::vector<std::string> rest(p->args.begin() + 1, p->args.end());
+  // The verbs that put a process into a container run from a binary it cannot write.
+  if (verb == "create" || verb == "run" || verb == "exec") {
+    if (auto r = nsbox::security::protect_runtime_exe(argv); !r) {
+      nsbox::log::error(r.error().what());
+      return 1;
+    }
+  }
   for (const auto& c : nsbox::cli::commands()) {
     if (verb == c.name) return c.run(g, rest);
   }

@@ -1,0 +1,92 @@
+#include "security/exe_guard.h"
+
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "base/log.h"
+#include "base/unique_fd.h"
+
+extern char** environ;
+
+namespace nsbox::security {
+namespace {
+
+// Set in the environment of the re-executed runtime, so that a binary that is still not
+// safe after the re-exec is an error instead of a loop. Removed at once.
+constexpr const char* kGuardEnv = "_NSBOX_EXE_GUARD";
+
+bool is_safe(int fd) {
+  struct statvfs sv{};
+  if (::fstatvfs(fd, &sv) == 0 && (sv.f_flag & ST_RDONLY) != 0) return true;
+  int seals = ::fcntl(fd, F_GET_SEALS);
+  return seals >= 0 && (seals & F_SEAL_WRITE) != 0;
+}
+
+// A detached read-only bind mount of the binary: nothing appears in any mount table, and
+// the mount goes away with the last process that runs from it.
+UniqueFd readonly_view(int fd) {
+  UniqueFd tree(static_cast<int>(
+      ::syscall(SYS_open_tree, fd, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)));
+  if (!tree) return tree;
+  mount_attr attr{};
+  attr.attr_set = MOUNT_ATTR_RDONLY;
+  if (::syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) {
+    return UniqueFd();
+  }
+  return tree;
+}
+
+Result<UniqueFd> sealed_copy(int fd) {
+  UniqueFd mem(::memfd_create("nsbox", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!mem) return fail_errno("memfd_create");
+  struct stat st{};
+  if (::fstat(fd, &st) < 0) return fail_errno("stat /proc/self/exe");
+  off_t off = 0;
+  while (off < st.st_size) {
+    ssize_t n = ::sendfile(mem.get(), fd, &off, static_cast<size_t>(st.st_size - off));
+    if (n <= 0) return fail_errno("copy /proc/self/exe");
+  }
+  if (::fcntl(mem.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
+    return fail_errno("seal the copy of /proc/self/exe");
+  }
+  return mem;
+}
+
+}  // namespace
+
+Result<> protect_runtime_exe(char** argv) {
+  bool again = std::getenv(kGuardEnv) != nullptr;
+  ::unsetenv(kGuardEnv);
+  UniqueFd self(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
+  if (!self) return fail_errno("open /proc/self/exe");
+  if (is_safe(self.get())) return {};
+  if (again) return fail("cannot run from a read-only copy of the nsbox binary");
+  // Without root a container can only write what this user can: nothing to protect then.
+  if (::geteuid() != 0 &&
+      ::syscall(SYS_faccessat2, self.get(), "", W_OK, AT_EMPTY_PATH | AT_EACCESS) < 0 &&
+      errno == EACCES) {
+    return {};
+  }
+  UniqueFd exe = readonly_view(self.get());
+  if (!exe) {
+    log::debug("no read-only bind of the nsbox binary (" + std::string(std::strerror(errno)) +
+               "): running from a sealed copy");
+    exe = TRY(sealed_copy(self.get()));
+  }
+  ::setenv(kGuardEnv, "1", 1);
+  ::syscall(SYS_execveat, exe.get(), "", argv, environ, AT_EMPTY_PATH);
+  int e = errno;
+  ::unsetenv(kGuardEnv);
+  return fail_errno("re-execute nsbox from a read-only binary", e);
+}
+
+}  // namespace nsbox::security
