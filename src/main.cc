@@ -1,5 +1,8 @@
 // nsbox: an OCI runtime. Global flags, then the verb.
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -22,13 +25,21 @@ void print_help() {
   for (const auto& c : nsbox::cli::commands()) std::printf("  %-11s %s\n", c.name, c.summary);
   std::printf(
       "\nglobal options:\n"
-      "  --root DIR              state directory (default /run/nsbox)\n"
+      "  --root DIR              state directory (default /run/nsbox; $XDG_RUNTIME_DIR/nsbox\n"
+      "                          for an ordinary user)\n"
       "  --log FILE              also write log messages to FILE\n"
       "  --log-format text|json  format of the log file (default text)\n"
       "  --debug                 log debug messages\n"
       "  --systemd-cgroup        use the systemd cgroup driver (not supported yet)\n"
       "  --version, -v           print the version\n"
       "  --help, -h              print this help\n");
+}
+
+// As runc: an ordinary user keeps its state in $XDG_RUNTIME_DIR/nsbox.
+std::string default_root() {
+  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+  if (::geteuid() != 0 && xdg != nullptr && *xdg != '\0') return std::string(xdg) + "/nsbox";
+  return "/run/nsbox";
 }
 
 }  // namespace
@@ -60,7 +71,7 @@ int main(int argc, char** argv) {
     return p->args.empty() && !p->flag("help") ? 1 : 0;
   }
   nsbox::runtime::Globals g;
-  g.root = p->get("root", "/run/nsbox");
+  g.root = p->get("root", default_root());
   g.systemd_cgroup = p->flag("systemd-cgroup");
   const std::string verb = p->args[0];
   std::vector<std::string> rest(p->args.begin() + 1, p->args.end());

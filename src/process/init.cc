@@ -54,7 +54,7 @@ Result<> setup_fs(const SpawnOptions& o, int sync_fd, std::string& hook_state) {
     rootfd = TRY(ns::prepare_rootfs(cfg));
     ns::RootfsContext ctx;
     ctx.cfg = &cfg;
-    ctx.in_user_ns = cfg.find_ns(NsKind::kUser) != nullptr;
+    ctx.in_user_ns = cfg.find_ns(NsKind::kUser) != nullptr || security::in_user_namespace();
     ctx.hierarchies = o.hierarchies;
     ctx.cgroup_leaves = o.cgroup_leaves;
     TRY(ns::mount_all(ctx, rootfd.get()));

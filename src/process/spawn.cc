@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -16,6 +17,8 @@
 #include "base/log.h"
 #include "base/unique_fd.h"
 #include "process/sync.h"
+
+extern char** environ;
 
 namespace nsbox::process {
 namespace {
@@ -56,12 +59,71 @@ bool needs_intermediate(const spec::Config& cfg) {
   return false;
 }
 
+// newuidmap/newgidmap (Debian's uidmap package): setuid helpers that write the maps an
+// ordinary user may not write, within the ranges /etc/subuid and /etc/subgid grant.
+Result<> run_map_tool(const char* tool, const char* field, pid_t pid,
+                      const std::vector<spec::IdMapping>& maps) {
+  std::vector<std::string> args = {tool, std::to_string(pid)};
+  for (const auto& m : maps) {
+    args.push_back(std::to_string(m.container_id));
+    args.push_back(std::to_string(m.host_id));
+    args.push_back(std::to_string(m.size));
+  }
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int err[2];
+  if (::pipe2(err, O_CLOEXEC) < 0) return fail_errno("pipe");
+  UniqueFd rd(err[0]), wr(err[1]);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, wr.get(), 2);
+  pid_t child = 0;
+  int rc = ::posix_spawnp(&child, tool, &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  wr.reset();
+  if (rc != 0) {
+    return fail(std::string(field) + ": mapping ids other than your own needs " + tool +
+                " (Debian package uidmap): " + std::strerror(rc));
+  }
+  std::string out = fs::read_fd(rd.get()).value_or("");
+  int st = 0;
+  while (::waitpid(child, &st, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return fail(std::string(field) + ": " + tool + " failed: " + out);
+  }
+  return {};
+}
+
+bool only_own_id(const std::vector<spec::IdMapping>& maps, uint32_t id) {
+  return maps.size() == 1 && maps[0].host_id == id && maps[0].size == 1;
+}
+
+// As root the maps are written directly. An ordinary user may map only its own uid and
+// gid, one id each, and must deny setgroups(2) first; anything more goes through the
+// setuid helpers.
 Result<> write_id_maps(pid_t pid, const spec::Config& cfg) {
   std::string base = "/proc/" + std::to_string(pid);
-  TRY_CTX(fs::write_file(base + "/uid_map", spec::format_id_mappings(cfg.linux.uid_mappings)),
-          "write uid mappings");
-  TRY_CTX(fs::write_file(base + "/gid_map", spec::format_id_mappings(cfg.linux.gid_mappings)),
-          "write gid mappings");
+  const auto& l = cfg.linux;
+  bool root = ::geteuid() == 0;
+  if (root || only_own_id(l.uid_mappings, ::geteuid())) {
+    TRY_CTX(fs::write_file(base + "/uid_map", spec::format_id_mappings(l.uid_mappings)),
+            "write uid mappings");
+  } else {
+    TRY(run_map_tool("newuidmap", "linux.uidMappings", pid, l.uid_mappings));
+  }
+  if (root) {
+    TRY_CTX(fs::write_file(base + "/gid_map", spec::format_id_mappings(l.gid_mappings)),
+            "write gid mappings");
+  } else if (only_own_id(l.gid_mappings, ::getegid())) {
+    TRY_CTX(fs::write_file(base + "/setgroups", "deny"), "deny setgroups");
+    TRY_CTX(fs::write_file(base + "/gid_map", spec::format_id_mappings(l.gid_mappings)),
+            "write gid mappings");
+  } else {
+    TRY(run_map_tool("newgidmap", "linux.gidMappings", pid, l.gid_mappings));
+  }
   return {};
 }
 

@@ -28,6 +28,7 @@
 #include "process/terminal.h"
 #include "runtime/hooks.h"
 #include "runtime/store.h"
+#include "security/caps.h"
 #include "spec/config.h"
 #include "spec/state.h"
 
@@ -114,10 +115,9 @@ std::string state_for_hooks(const spec::State& st, Status s) {
 }
 
 // True inside a user namespace other than the initial one (rootless engines).
-bool in_user_namespace() {
-  auto m = fs::read_file("/proc/self/uid_map");
-  return m && m->find("4294967295") == std::string::npos;
-}
+// Rootless: an ordinary user, or root of a user namespace (a rootless engine runs us there).
+// Neither may write the cgroup tree unless it was delegated, nor the devices controller.
+bool rootless() { return ::geteuid() != 0 || security::in_user_namespace(); }
 
 // The container's end of sd_notify: a datagram socket bound at <state>/notify/notify.sock.
 Result<UniqueFd> bind_notify_socket(const ContainerDir& dir) {
@@ -236,7 +236,7 @@ Result<Created> create(const Globals& g, const CreateOptions& o) {
   cgroup::Placement placement;
   if (made) {
     placement = std::move(*made);
-  } else if (in_user_namespace() && cfg.linux.cgroups_path.empty() &&
+  } else if (rootless() && cfg.linux.cgroups_path.empty() &&
              (made.error().code() == EACCES || made.error().code() == EPERM ||
               made.error().code() == EROFS) &&
              !cfg.linux.resources.has_limits()) {
@@ -252,7 +252,7 @@ Result<Created> create(const Globals& g, const CreateOptions& o) {
   // In a user namespace the devices controller refuses every write (it needs CAP_SYS_ADMIN
   // in the initial namespace), and no new node can be made there anyway: runc and crun skip
   // device rules for rootless containers as well.
-  if (!in_user_namespace()) {
+  if (!rootless()) {
     TRY(cgroup::apply_device_rules(placement.leaves, cfg.linux.resources.devices));
   }
 

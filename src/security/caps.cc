@@ -88,4 +88,9 @@ Result<> switch_user(const spec::Process& p, bool set_groups) {
   return {};
 }
 
+bool in_user_namespace() {
+  auto m = fs::read_file("/proc/self/uid_map");
+  return m && m->find("4294967295") == std::string::npos;
+}
+
 }  // namespace nsbox::security

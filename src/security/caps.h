@@ -11,4 +11,8 @@ namespace nsbox::security {
 // `set_groups`: false where setgroups(2) is denied (a user namespace with setgroups=deny).
 Result<> switch_user(const spec::Process& p, bool set_groups);
 
+// The calling process lives in a user namespace other than the initial one (its uid_map
+// is not the identity map of all ids).
+bool in_user_namespace();
+
 }  // namespace nsbox::security
