@@ -180,6 +180,9 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
   int flags = namespaces_to_join(st.pid);
   // A pid (and time) namespace applies to children: enter it here, before the clone.
   int for_children = flags & (CLONE_NEWPID | CLONE_NEWTIME);
+  // An ordinary user holds no capability over the container's pid namespace until it is in
+  // the container's user namespace, which it owns: join that first, here (rootless).
+  if (::geteuid() != 0 && for_children != 0) for_children |= flags & CLONE_NEWUSER;
   if (for_children != 0 && ::setns(pidfd.get(), for_children) < 0) {
     return fail_errno("join the container's pid namespace");
   }

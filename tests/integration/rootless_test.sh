@@ -1,0 +1,147 @@
+# Rootless: an ordinary user, made for the test and removed after it, runs nsbox with the
+# bundle `nsbox spec --rootless` writes. Its state lives in $XDG_RUNTIME_DIR/nsbox, it gets
+# no cgroups (none are delegated here), and id ranges beyond its own go through
+# newuidmap/newgidmap and /etc/subuid.
+
+# rootless_user: create user $RL_USER (with subordinate ids), a bundle dir $RL_BUNDLE with
+# a rootfs copy it owns, and $RL_XDG as its runtime dir.
+rootless_user() {
+  command -v useradd >/dev/null || skip "useradd is not installed"
+  command -v setpriv >/dev/null || skip "setpriv is not installed"
+  setpriv --help 2>&1 | grep -q -- --reuid || skip "setpriv lacks --reuid (busybox's)"
+  RL_USER=nsbx$$
+  # useradd takes the next free subordinate range; concurrent tests serialise on a lock.
+  (
+    flock 9
+    useradd -M -s /bin/sh -K SUB_UID_COUNT=65536 -K SUB_GID_COUNT=65536 "$RL_USER"
+  ) 9>/tmp/.nsbox-test-useradd.lock || fail "useradd $RL_USER failed"
+  trap rootless_cleanup EXIT
+  RL_UID=$(id -u "$RL_USER")
+  RL_GID=$(id -g "$RL_USER")
+  RL_SUB=$(awk -F: -v u="$RL_USER" '$1 == u { print $2 }' /etc/subuid)
+  RL_SUBG=$(awk -F: -v u="$RL_USER" '$1 == u { print $2 }' /etc/subgid)
+  [ -n "$RL_SUB" ] && [ -n "$RL_SUBG" ] || fail "useradd gave $RL_USER no subordinate ids"
+  chmod 711 "$TEST_TMP"
+  RL_XDG=$TEST_TMP/xdg
+  RL_BUNDLE=$TEST_TMP/rl
+  mkdir -p "$RL_XDG" "$RL_BUNDLE"
+  cp -a "$(shared_rootfs)" "$RL_BUNDLE/rootfs"
+  chown -R "$RL_USER:" "$RL_XDG" "$RL_BUNDLE"
+  chmod 700 "$RL_XDG"
+}
+
+rootless_cleanup() {
+  local rc=$?
+  if [ -n "${RL_USER:-}" ]; then
+    local id
+    for id in $(as_user "$NSBOX" list -q 2>/dev/null); do
+      as_user "$NSBOX" delete --force "$id" >/dev/null 2>&1 || true
+    done
+    pkill -KILL -u "$RL_USER" 2>/dev/null || true
+    userdel "$RL_USER" 2>/dev/null || true
+  fi
+  (exit "$rc")
+  _cleanup
+}
+
+# as_user CMD...: run CMD as the test user, in its bundle dir, with its runtime dir.
+as_user() {
+  (cd "$RL_BUNDLE" && setpriv --reuid="$RL_UID" --regid="$RL_GID" --init-groups \
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$RL_BUNDLE" XDG_RUNTIME_DIR="$RL_XDG" "$@")
+}
+
+# rl_config JQ_FILTER [jq args]: edit the user's config.json.
+rl_config() {
+  local f=$1
+  shift
+  jq "$@" "$f" "$RL_BUNDLE/config.json" >"$TEST_TMP/rl.json" || fail "jq filter failed: $f"
+  cat "$TEST_TMP/rl.json" >"$RL_BUNDLE/config.json"
+}
+
+rl_stopped() { [ "$(as_user "$NSBOX" state "$1" | jq -r .status)" = stopped ]; }
+
+rl_spec() {
+  as_user "$NSBOX" spec --rootless || fail "nsbox spec --rootless failed"
+  rl_config '.process.terminal = false | .process.args = $a' --argjson a "$1"
+}
+
+test_rootless_run_as_an_ordinary_user() {
+  rootless_user
+  rl_spec '["sh", "-c", "id -u; hostname; cat /proc/self/uid_map /proc/self/gid_map; echo x >/dev/null && echo devnull ok; ls /proc/1/ns >/dev/null && echo proc ok; echo t >/dev/shm/t && cat /dev/shm/t"]'
+  local out rc=0
+  out=$(as_user "$NSBOX" run rl1 2>"$TEST_TMP/err") || rc=$?
+  [ "$rc" -eq 0 ] || fail "rootless run exited $rc: $(cat "$TEST_TMP/err")"
+  local want
+  want=$(printf '0\nnsbox\n%10s %10s %10s\n%10s %10s %10s\ndevnull ok\nproc ok\nt' 0 "$RL_UID" 1 0 "$RL_GID" 1)
+  assert_eq "$out" "$want" "what the rootless container sees"
+  [ ! -e "$RL_XDG/nsbox/rl1" ] || fail "state of rl1 left in $RL_XDG/nsbox"
+  [ -d "$RL_XDG/nsbox" ] || fail "no state root made in \$XDG_RUNTIME_DIR"
+}
+
+test_rootless_lifecycle_state_exec_kill_delete() {
+  rootless_user
+  rl_spec '["sleep", "100"]'
+  as_user "$NSBOX" run -d rl2 2>"$TEST_TMP/err" || fail "run -d: $(cat "$TEST_TMP/err")"
+  [ -f "$RL_XDG/nsbox/rl2/state.json" ] || fail "state not under \$XDG_RUNTIME_DIR/nsbox"
+  assert_eq "$(as_user "$NSBOX" state rl2 | jq -r .status)" running "status"
+  assert_eq "$(as_user "$NSBOX" list -q)" rl2 "list"
+  local pid
+  pid=$(as_user "$NSBOX" state rl2 | jq -r .pid)
+  assert_eq "$(stat -c %u "/proc/$pid")" "$RL_UID" "host owner of the container process"
+  # No cgroup was made for it: it stays in the cgroups of the user's shell.
+  local cg
+  cg=$(find /sys/fs/cgroup -maxdepth 4 -type d -name "nsbox-rl2" 2>/dev/null | head -1)
+  [ -z "$cg" ] || fail "a cgroup was made for a rootless container: $cg"
+  assert_eq "$(as_user "$NSBOX" exec rl2 id -u)" 0 "exec id -u"
+  as_user "$NSBOX" kill rl2 KILL || fail "kill failed"
+  wait_for "rl2 to stop" rl_stopped rl2
+  as_user "$NSBOX" delete rl2 || fail "delete failed"
+  [ ! -e "$RL_XDG/nsbox/rl2" ] || fail "state dir left after delete"
+}
+
+test_rootless_several_ranges_through_newuidmap() {
+  rootless_user
+  command -v newuidmap >/dev/null || skip "newuidmap is not installed (Debian package uidmap)"
+  mkdir "$TEST_TMP/vol"
+  chown "$RL_USER:" "$TEST_TMP/vol"
+  rl_spec '["sh", "-c", "cat /proc/self/uid_map; touch /vol/f && chown 1000:1000 /vol/f && echo chowned"]'
+  local caps='["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER"]'
+  rl_config '.linux.uidMappings = [{containerID: 0, hostID: $u, size: 1}, {containerID: 1, hostID: $s, size: 65536}]
+    | .linux.gidMappings = [{containerID: 0, hostID: $g, size: 1}, {containerID: 1, hostID: $sg, size: 65536}]
+    | .process.capabilities.bounding += $c | .process.capabilities.effective += $c
+    | .process.capabilities.permitted += $c
+    | .mounts += [{destination: "/vol", type: "bind", source: $v, options: ["rbind"]}]' \
+    --argjson u "$RL_UID" --argjson g "$RL_GID" --argjson s "$RL_SUB" --argjson sg "$RL_SUBG" \
+    --argjson c "$caps" --arg v "$TEST_TMP/vol"
+  local out rc=0
+  out=$(as_user "$NSBOX" run rl3 2>"$TEST_TMP/err") || rc=$?
+  [ "$rc" -eq 0 ] || fail "rootless run with several ranges exited $rc: $(cat "$TEST_TMP/err")"
+  assert_contains "$out" "$(printf '%10s %10s %10s' 1 "$RL_SUB" 65536)" "second uid range"
+  assert_contains "$out" chowned
+  # Container uid 1000 is host uid RL_SUB + 999.
+  assert_eq "$(stat -c %u:%g "$TEST_TMP/vol/f")" "$((RL_SUB + 999)):$((RL_SUBG + 999))" "owner on the host"
+}
+
+test_rootless_range_outside_subuid_is_refused_cleanly() {
+  rootless_user
+  command -v newuidmap >/dev/null || skip "newuidmap is not installed (Debian package uidmap)"
+  rl_spec '["true"]'
+  rl_config '.linux.uidMappings += [{containerID: 1, hostID: 1, size: 10}]'
+  local rc=0
+  as_user "$NSBOX" run rl4 >/dev/null 2>"$TEST_TMP/err" || rc=$?
+  [ "$rc" -ne 0 ] || fail "mapping host uids 1-10 was allowed"
+  assert_contains "$(cat "$TEST_TMP/err")" "linux.uidMappings: newuidmap failed: "
+  [ ! -e "$RL_XDG/nsbox/rl4" ] || fail "state dir left after a failed create"
+  ! pgrep -u "$RL_USER" >/dev/null || fail "processes left: $(pgrep -a -u "$RL_USER")"
+}
+
+test_rootless_limits_need_delegation() {
+  rootless_user
+  rl_spec '["true"]'
+  rl_config '.linux.resources = {pids: {limit: 10}}'
+  local rc=0
+  as_user "$NSBOX" run rl5 >/dev/null 2>"$TEST_TMP/err" || rc=$?
+  [ "$rc" -ne 0 ] || fail "a pids limit without a delegated cgroup was accepted"
+  assert_contains "$(cat "$TEST_TMP/err")" "cgroup"
+  [ ! -e "$RL_XDG/nsbox/rl5" ] || fail "state dir left after a failed create"
+}
