@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,6 +62,15 @@ Result<std::string> read_file_at(int dirfd, const std::string& name) {
 Result<> write_file(const std::string& path, std::string_view data) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
   if (!fd) return fail_errno("open " + path);
+  return write_all(fd.get(), data, path);
+}
+
+Result<> write_proc_file(const std::string& path, std::string_view data) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return fail_errno("open " + path);
+  struct statfs sf{};
+  if (::fstatfs(fd.get(), &sf) < 0) return fail_errno("statfs " + path);
+  if (sf.f_type != PROC_SUPER_MAGIC) return fail(path + " is not on procfs");
   return write_all(fd.get(), data, path);
 }
 

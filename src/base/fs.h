@@ -13,6 +13,10 @@ Result<std::string> read_fd(int fd);
 Result<std::string> read_file_at(int dirfd, const std::string& name);
 // Write the whole buffer to an existing file (proc and cgroup files: no O_CREAT, no O_TRUNC).
 Result<> write_file(const std::string& path, std::string_view data);
+// The same for a file that must be procfs's own (sysctls, LSM attributes, oom_score_adj in
+// the container): a symlink or a mount over it that leads elsewhere is refused, so that a
+// rootfs cannot redirect the runtime's writes (CVE-2019-16884 class).
+Result<> write_proc_file(const std::string& path, std::string_view data);
 // Create or replace `name` in dirfd atomically: temp file, fsync-free write, rename.
 Result<> write_file_atomic(int dirfd, const std::string& name, std::string_view data, int mode = 0644);
 Result<> write_file_atomic(const std::string& path, std::string_view data, int mode = 0644);

@@ -422,9 +422,8 @@ int cmd_exec(const runtime::Globals& g, const std::vector<std::string>& args) {
   }
   if (p.has("cap")) o.caps = p.values.at("cap");
   o.no_new_privs = p.flag("no-new-privs");
-  if (p.has("apparmor") || p.has("process-label")) {
-    return report(Error(0, "exec: --apparmor/--process-label: this host has no AppArmor or SELinux"));
-  }
+  o.apparmor = p.get("apparmor");
+  o.process_label = p.get("process-label");
   auto pf = parse_number<int>("preserve-fds", p.get("preserve-fds", "0"));
   if (!pf || *pf < 0) return report(pf ? Error(0, "--preserve-fds: must not be negative") : pf.error());
   o.preserve_fds = *pf;

@@ -115,7 +115,7 @@ Result<> mount_cgroup(const RootfsContext& ctx, int rootfd, const spec::Mount& m
   return {};
 }
 
-Result<> mount_one(const RootfsContext& ctx, int rootfd, const spec::Mount& m) {
+Result<> mount_one(const RootfsContext& ctx, int rootfd, const spec::Mount& m, int idmapped) {
   if (m.type == "cgroup" || m.type == "cgroup2") return mount_cgroup(ctx, rootfd, m);
   bool dir = true;
   if (m.bind) {
@@ -123,11 +123,33 @@ Result<> mount_one(const RootfsContext& ctx, int rootfd, const spec::Mount& m) {
     if (::stat(m.source.c_str(), &st) < 0) return fail_errno("stat " + m.source);
     dir = S_ISDIR(st.st_mode);
   }
+  if (m.type == "proc" || m.type == "sysfs") {
+    // The runtime's later writes under /proc must reach this mount; a symlink there would
+    // let the rootfs choose where it lands (CVE-2019-19921): only a real directory will do.
+    UniqueFd at(openat2_in_root(rootfd, m.destination, O_PATH | O_NOFOLLOW));
+    struct stat st{};
+    if (at && ::fstat(at.get(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+      return fail(m.type + " must be mounted on an ordinary directory: " + m.destination + " is not one");
+    }
+  }
   auto target = TRY(open_in_root(rootfd, m.destination, true, dir));
   std::string tp = fd_path(target.get());
   if (m.bind) {
-    if (::mount(m.source.c_str(), tp.c_str(), nullptr, MS_BIND | (m.flags & MS_REC), nullptr) < 0) {
+    if (idmapped >= 0) {
+      if (::syscall(SYS_move_mount, idmapped, "", target.get(), "",
+                    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+        return fail_errno("move the idmapped mount of " + m.source + " on " + m.destination);
+      }
+    } else if (::mount(m.source.c_str(), tp.c_str(), nullptr, MS_BIND | (m.flags & MS_REC), nullptr) < 0) {
       return fail_errno("bind " + m.source + " on " + m.destination);
+    }
+    if (m.recursive_ro) {
+      auto again = TRY(open_in_root(rootfd, m.destination, false, dir));
+      mount_attr attr{};
+      (*m.recursive_ro ? attr.attr_set : attr.attr_clr) = MOUNT_ATTR_RDONLY;
+      if (::syscall(SYS_mount_setattr, again.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0) {
+        return fail_errno(std::string(*m.recursive_ro ? "rro" : "rrw") + " on " + m.destination);
+      }
     }
     if ((m.flags & ~(MS_BIND | MS_REC | MS_REMOUNT)) != 0 || !m.propagation.empty()) {
       // The fd still names the covered directory: reopen to reach the new mount.
@@ -283,8 +305,11 @@ Result<UniqueFd> prepare_rootfs(const spec::Config& cfg) {
 Result<> mount_all(const RootfsContext& ctx, int rootfd) {
   const spec::Config& cfg = *ctx.cfg;
   bool dev_bound = false;
-  for (const auto& m : cfg.mounts) {
-    TRY_CTX(mount_one(ctx, rootfd, m), "mount " + m.destination);
+  for (size_t i = 0; i < cfg.mounts.size(); ++i) {
+    const spec::Mount& m = cfg.mounts[i];
+    auto im = ctx.idmapped.find(i);
+    TRY_CTX(mount_one(ctx, rootfd, m, im == ctx.idmapped.end() ? -1 : im->second),
+            "mount " + m.destination);
     if (m.destination == "/dev" && m.bind) dev_bound = true;
   }
   if (!dev_bound) {

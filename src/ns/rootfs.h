@@ -3,6 +3,7 @@
 // RESOLVE_IN_ROOT), so a symlink in an image can never point a mount at the host.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@ struct RootfsContext {
   bool in_user_ns = false;  // mknod is refused: bind-mount host device nodes instead
   std::vector<cgroup::Hierarchy> hierarchies;
   std::vector<std::string> cgroup_leaves;
+  std::map<size_t, int> idmapped;  // mounts[] index -> detached idmapped mount (ns/idmap.h)
 };
 
 // Make the mount tree private to us and bind the rootfs onto itself.

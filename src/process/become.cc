@@ -12,6 +12,7 @@
 #include "base/fs.h"
 #include "process/exec_path.h"
 #include "security/caps.h"
+#include "security/lsm.h"
 
 namespace nsbox::process {
 namespace {
@@ -58,6 +59,7 @@ Result<Became> become_process(const spec::Process& p, int preserve_fds,
   if (filter != nullptr && filter->notifies() && !filter->loaded()) {
     b.seccomp_listener = TRY(filter->load());
   }
+  TRY(security::set_exec_labels(p));
   if (p.user.umask) ::umask(*p.user.umask);
   // Only 0-2 and the preserved descriptors may reach the program.
   for (int fd = 3; fd < 3 + preserve_fds; ++fd) {

@@ -41,12 +41,13 @@ Result<> set_sysctls(const spec::Config& cfg) {
     for (size_t i = 10; i < path.size(); ++i) {
       if (path[i] == '.') path[i] = '/';
     }
-    TRY_CTX(fs::write_file(path, v), "sysctl " + k);
+    TRY_CTX(fs::write_proc_file(path, v), "sysctl " + k);
   }
   return {};
 }
 
-Result<> setup_fs(const SpawnOptions& o, int sync_fd, std::string& hook_state) {
+Result<> setup_fs(const SpawnOptions& o, int sync_fd, std::string& hook_state,
+                  const std::map<size_t, int>& idmapped) {
   const spec::Config& cfg = *o.cfg;
   UniqueFd rootfd;
   bool own_mnt = cfg.new_ns(NsKind::kMount);
@@ -57,6 +58,7 @@ Result<> setup_fs(const SpawnOptions& o, int sync_fd, std::string& hook_state) {
     ctx.in_user_ns = cfg.find_ns(NsKind::kUser) != nullptr || security::in_user_namespace();
     ctx.hierarchies = o.hierarchies;
     ctx.cgroup_leaves = o.cgroup_leaves;
+    ctx.idmapped = idmapped;
     TRY(ns::mount_all(ctx, rootfd.get()));
   }
   TRY(send_msg(sync_fd, Msg::kRunHooks));
@@ -76,7 +78,17 @@ Result<> setup_fs(const SpawnOptions& o, int sync_fd, std::string& hook_state) {
 Result<std::string> setup(const SpawnOptions& o, int sync_fd, std::string& hook_state) {
   const spec::Config& cfg = *o.cfg;
   const spec::Process& p = *cfg.process;
-  TRY(expect_msg(sync_fd, Msg::kGo));
+  std::map<size_t, int> idmapped;
+  // Idmapped mounts made by the runtime arrive before the go-ahead.
+  std::vector<UniqueFd> held;
+  for (;;) {
+    auto m = TRY(recv_msg(sync_fd));
+    if (m.type == Msg::kError) return fail(Error(m.err, m.text));
+    if (m.type == Msg::kGo) break;
+    if (m.type != Msg::kIdmappedMount) return fail("sync: unexpected message from the runtime");
+    held.emplace_back(m.fd);
+    idmapped[std::stoul(m.text)] = m.fd;
+  }
   if (cfg.new_ns(NsKind::kUser)) {
     // Become the namespace's root (the maps are written now) so that files we create in the
     // rootfs belong to the container, not to the host's root.
@@ -94,7 +106,7 @@ Result<std::string> setup(const SpawnOptions& o, int sync_fd, std::string& hook_
       ::setdomainname(cfg.domainname.data(), cfg.domainname.size()) < 0) {
     return fail_errno("setdomainname");
   }
-  TRY(setup_fs(o, sync_fd, hook_state));
+  TRY(setup_fs(o, sync_fd, hook_state, idmapped));
   if (::setsid() < 0) return fail_errno("setsid");
   if (p.terminal) {
     // The master goes to the runtime, which hands it to the console socket or relays it.
@@ -112,7 +124,7 @@ Result<std::string> setup(const SpawnOptions& o, int sync_fd, std::string& hook_
     }
   }
   if (p.oom_score_adj) {
-    TRY_CTX(fs::write_file("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj)),
+    TRY_CTX(fs::write_proc_file("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj)),
             "set oom_score_adj");
   }
   auto became = TRY(become_process(p, o.preserve_fds, o.seccomp));

@@ -11,11 +11,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/unique_fd.h"
+#include "ns/idmap.h"
 #include "process/sync.h"
 
 extern char** environ;
@@ -285,6 +287,12 @@ Result<Spawned> spawn_container(const SpawnOptions& o) {
     if (!(into_cgroup && leaf == o.cgroup2_leaf)) to_enter.push_back(leaf);
   }
   TRY(cgroup::enter(to_enter, out.pid));
+  if (std::any_of(cfg.mounts.begin(), cfg.mounts.end(), [](const spec::Mount& m) { return m.idmap; })) {
+    auto mounts = TRY(ns::make_idmapped_mounts(cfg, out.pid, cfg.bundle + "/config.json"));
+    for (const auto& im : mounts) {
+      TRY(send_fd(sync, Msg::kIdmappedMount, im.tree.get(), std::to_string(im.index)));
+    }
+  }
   TRY(send_msg(sync, Msg::kGo));
   for (;;) {
     auto m = TRY(recv_msg(sync));

@@ -21,6 +21,7 @@ enum class Msg : uint32_t {
   kError,         // child: setup failed; err = errno, text = message
   kConsole,       // child: the pty master rides along (SCM_RIGHTS); text = slave path
   kSeccompListener,  // child: the SCMP_ACT_NOTIFY listener rides along (SCM_RIGHTS)
+  kIdmappedMount,    // parent, before kGo: a detached idmapped mount; text = mounts[] index
 };
 
 struct SyncMsg {

@@ -29,6 +29,7 @@
 #include "runtime/hooks.h"
 #include "runtime/store.h"
 #include "security/caps.h"
+#include "security/lsm.h"
 #include "spec/config.h"
 #include "spec/state.h"
 
@@ -187,6 +188,13 @@ Result<Created> create(const Globals& g, const CreateOptions& o) {
   }
   if (!o.console_socket.empty() && (!cfg.process->terminal || o.foreground)) {
     return fail("cannot use console socket if nsbox will not detach or allocate tty");
+  }
+  TRY_CTX(security::check_lsm(*cfg.process, cfg.linux.mount_label), file);
+  for (size_t i = 0; i < cfg.mounts.size(); ++i) {
+    if (cfg.mounts[i].idmap && rootless()) {
+      return fail(file + ": mounts[" + std::to_string(i) +
+                  "]: idmapped mounts need root: only it may set a mapping on the source's file system");
+    }
   }
   if (cfg.linux.cgroups_path.find(':') != std::string::npos) {
     return fail(file + ": linux.cgroupsPath: \"" + cfg.linux.cgroups_path +

@@ -25,6 +25,7 @@
 #include "process/terminal.h"
 #include "runtime/store.h"
 #include "security/caps.h"
+#include "security/lsm.h"
 #include "security/seccomp.h"
 #include "spec/config.h"
 #include "spec/state.h"
@@ -96,6 +97,8 @@ Result<spec::Process> build_process(const ExecOptions& o, const spec::State& st)
     }
   }
   if (o.no_new_privs) base.no_new_privileges = true;
+  if (!o.apparmor.empty()) base.apparmor_profile = o.apparmor;
+  if (!o.process_label.empty()) base.selinux_label = o.process_label;
   return base;
 }
 
@@ -113,6 +116,7 @@ Result<std::string> exec_setup(const ExecChild& c) {
   const spec::Process& p = *c.p;
   // One setns with a pidfd joins them all in the order the kernel needs (user first).
   if (c.ns_flags != 0 && ::setns(c.pidfd, c.ns_flags) < 0) return fail_errno("join the container's namespaces");
+  ::close(c.pidfd);
   TRY(process::expect_msg(c.sync, Msg::kGo));
   if (p.terminal) {
     if (::setsid() < 0) return fail_errno("setsid");
@@ -159,6 +163,7 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
     return fail("cannot exec in a paused container (use --ignore-paused)");
   }
   spec::Process p = TRY(build_process(o, st));
+  TRY(security::check_lsm(p, ""));
   // The container's seccomp profile confines every process in it, as runc does.
   std::optional<spec::Seccomp> seccomp_spec;
   std::optional<security::SeccompFilter> seccomp;
@@ -227,6 +232,7 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
   if (child == 0) {
     parent_end.reset();
     dir = ContainerDir();  // the lock must not ride into the container
+    cg2.reset();           // nor a directory of the host (CVE-2024-21626)
     exec_child(ExecChild{&p, pidfd.get(), flags & ~for_children, o.preserve_fds, child_end.get(),
                          seccomp ? &*seccomp : nullptr});
   }

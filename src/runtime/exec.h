@@ -23,6 +23,8 @@ struct ExecOptions {
   std::vector<uint32_t> additional_gids;
   std::vector<std::string> caps;
   bool no_new_privs = false;
+  std::string apparmor;       // --apparmor: profile for the process
+  std::string process_label;  // --process-label: SELinux label for the process
   int preserve_fds = 0;
   bool ignore_paused = false;
   std::string sub_cgroup;  // --cgroup: a sub-cgroup of the container's (v2)

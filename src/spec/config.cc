@@ -199,11 +199,11 @@ void check_env(const std::vector<std::string>& env, const std::string& path) {
   }
 }
 
-std::vector<IdMapping> parse_mappings(const json& lin, const char* key) {
+std::vector<IdMapping> parse_mappings(const json& lin, const std::string& base, const char* key) {
   std::vector<IdMapping> out;
-  const json* a = get_array(lin, "linux", key);
+  const json* a = get_array(lin, base, key);
   if (a == nullptr) return out;
-  std::string path = join("linux", key);
+  std::string path = join(base, key);
   for (size_t i = 0; i < a->size(); ++i) {
     const json& m = (*a)[i];
     std::string p = index(path, i);
@@ -227,6 +227,29 @@ unsigned long parse_propagation(const std::string& s, const std::string& path) {
   auto it = kProp.find(s);
   if (it == kProp.end()) bad(path, "unknown propagation \"" + s + "\"");
   return it->second;
+}
+
+// Nothing may be mounted over procfs files but the few that lxcfs-style tools replace, and
+// /proc itself only as procfs (runc's rule; CVE-2019-16884 and CVE-2019-19921 class).
+void check_proc_destination(const Mount& m, const std::string& p) {
+  static const std::set<std::string> kAllowed = {
+      "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo",  "/proc/stat",
+      "/proc/swaps",   "/proc/uptime",    "/proc/loadavg",  "/proc/slabinfo",
+      "/proc/net/dev", "/proc/sys/kernel/ns_last_pid", "/proc/sys/crypto/fips_enabled"};
+  std::string d = fs::clean_abs(m.destination);
+  if (d == "/proc") {
+    if (m.type != "proc") bad(join(p, "destination"), "/proc may only be mounted as type proc");
+  } else if (d.starts_with("/proc/") && !kAllowed.contains(d)) {
+    bad(join(p, "destination"), "\"" + d + "\" cannot be mounted because it is inside /proc");
+  }
+}
+
+void check_idmap(Mount& m, const std::string& p) {
+  if (m.uid_mappings.empty() != m.gid_mappings.empty()) {
+    bad(p, "uidMappings and gidMappings must be given together");
+  }
+  if (!m.uid_mappings.empty()) m.idmap = true;
+  if (m.idmap && !m.bind) bad(p, "idmapped mounts are only supported for bind mounts");
 }
 
 Hook parse_hook(const json& h, const std::string& p) {
@@ -294,6 +317,8 @@ Process parse_process(const json& pj) {
     }
     if (field(*u, "username") != nullptr) get_string(*u, ub, "username");
   }
+  p.apparmor_profile = get_string(pj, base, "apparmorProfile");
+  p.selinux_label = get_string(pj, base, "selinuxLabel");
   p.args = get_strings(pj, base, "args");
   if (p.args.empty() || p.args[0].empty()) bad("process.args", "must contain at least the program to run");
   p.env = get_strings(pj, base, "env");
@@ -596,8 +621,8 @@ void parse_linux(const json& lj, Config& c) {
       l.namespaces.push_back({*kind, path});
     }
   }
-  l.uid_mappings = parse_mappings(lj, "uidMappings");
-  l.gid_mappings = parse_mappings(lj, "gidMappings");
+  l.uid_mappings = parse_mappings(lj, "linux", "uidMappings");
+  l.gid_mappings = parse_mappings(lj, "linux", "gidMappings");
   if (c.new_ns(NsKind::kUser)) {
     if (l.uid_mappings.empty()) bad("linux.uidMappings", "a new user namespace needs uid mappings");
     if (l.gid_mappings.empty()) bad("linux.gidMappings", "a new user namespace needs gid mappings");
@@ -688,6 +713,7 @@ void parse_linux(const json& lj, Config& c) {
   std::string rp = get_string(lj, "linux", "rootfsPropagation");
   if (!rp.empty()) l.rootfs_propagation = parse_propagation(rp, "linux.rootfsPropagation");
   // Cleaned lexically, as runc does, so that ".." cannot leave the cgroup hierarchy.
+  l.mount_label = get_string(lj, "linux", "mountLabel");
   l.cgroups_path = get_string(lj, "linux", "cgroupsPath");
   if (!l.cgroups_path.empty() && l.cgroups_path.find(':') == std::string::npos) {
     bool abs = l.cgroups_path[0] == '/';
@@ -793,7 +819,12 @@ Result<Mount> parse_mount_options(Mount m) {
       } else {
         m.flags |= it->second.flag;
       }
-    } else if (o == "idmap" || o == "ridmap" || o == "rro" || o == "rrw" || o == "tmpcopyup") {
+    } else if (o == "idmap" || o == "ridmap") {
+      m.idmap = true;
+      m.idmap_recursive = o == "ridmap";
+    } else if (o == "rro" || o == "rrw") {
+      m.recursive_ro = o == "rro";
+    } else if (o == "tmpcopyup") {
       return fail("option \"" + o + "\" is not supported by this nsbox version");
     } else {
       // Everything else is file-system data, as mount(8) passes it (mode=755, size=65536k...).
@@ -846,11 +877,12 @@ Result<Config> parse_config(const std::string& text, const std::string& bundle,
         m.type = get_string(mj, p, "type");
         m.source = get_string(mj, p, "source");
         m.options = get_strings(mj, p, "options");
-        if (field(mj, "uidMappings") != nullptr || field(mj, "gidMappings") != nullptr) {
-          bad(p, "idmapped mounts are not supported by this nsbox version");
-        }
+        m.uid_mappings = parse_mappings(mj, p, "uidMappings");
+        m.gid_mappings = parse_mappings(mj, p, "gidMappings");
+        check_proc_destination(m, p);
         auto parsed = parse_mount_options(std::move(m));
         if (!parsed) bad(join(p, "options"), parsed.error().message());
+        check_idmap(*parsed, p);
         if (parsed->bind) {
           if (parsed->source.empty()) bad(join(p, "source"), "a bind mount needs a source");
           if (parsed->source[0] != '/') parsed->source = bundle + "/" + parsed->source;
@@ -884,6 +916,12 @@ Result<Config> parse_config(const std::string& text, const std::string& bundle,
       c.hooks.poststop = parse_hooks(*h, "poststop");
     }
     if (const json* l = get_object(j, "", "linux")) parse_linux(*l, c);
+    for (size_t i = 0; i < c.mounts.size(); ++i) {
+      if (c.mounts[i].idmap && c.mounts[i].uid_mappings.empty() && c.find_ns(NsKind::kUser) == nullptr) {
+        bad(index("mounts", i), "idmap without uidMappings and gidMappings maps through the "
+                                "container's user namespace, and there is none");
+      }
+    }
     if (!c.hostname.empty() && !c.new_ns(NsKind::kUts)) {
       bad("hostname", "setting the hostname needs a new uts namespace");
     }

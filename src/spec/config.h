@@ -47,6 +47,12 @@ struct Mount {
   std::vector<unsigned long> propagation;  // MS_SHARED|MS_REC ... applied after the mount
   std::string data;                        // options the kernel takes as data
   bool bind = false;
+  std::optional<bool> recursive_ro;        // rro (true) / rrw (false): mount_setattr AT_RECURSIVE
+  // idmapped bind mount (options idmap/ridmap, or mappings given): files appear with their
+  // ids mapped through these (empty: through the container's user namespace).
+  bool idmap = false;
+  bool idmap_recursive = false;  // ridmap: every mount below the source too
+  std::vector<IdMapping> uid_mappings, gid_mappings;
 };
 
 struct Device {
@@ -88,6 +94,8 @@ struct Process {
   std::vector<Rlimit> rlimits;
   bool no_new_privileges = false;
   std::optional<int> oom_score_adj;
+  std::string apparmor_profile;
+  std::string selinux_label;
 };
 
 struct Hook {
@@ -145,6 +153,7 @@ struct Linux {
   std::map<std::string, std::string> sysctl;
   unsigned long rootfs_propagation = 0;  // 0: default (rslave)
   std::string cgroups_path;
+  std::string mount_label;
   Resources resources;
   std::optional<Seccomp> seccomp;
   std::string seccomp_json;  // linux.seccomp as given: exec applies it to its process too

@@ -451,12 +451,16 @@ TEST_F(ConfigTest, MountErrors) {
   EXPECT_EQ(error_of(with_mount({{"destination", "/p"}, {"type", "proc"}, {"options", "ro"}})),
             "config.json: mounts[0].options: expected array, got string");
   EXPECT_EQ(error_of(with_mount({{"destination", "/p"}, {"type", "tmpfs"}, {"options", {"idmap"}}})),
-            "config.json: mounts[0].options: option \"idmap\" is not supported by this nsbox version");
+            "config.json: mounts[0]: idmapped mounts are only supported for bind mounts");
   EXPECT_EQ(error_of(with_mount({{"destination", "/p"},
                                  {"type", "bind"},
                                  {"source", "data"},
-                                 {"uidMappings", json::array()}})),
-            "config.json: mounts[0]: idmapped mounts are not supported by this nsbox version");
+                                 {"gidMappings", {{{"containerID", 0}, {"hostID", 1}, {"size", 1}}}}})),
+            "config.json: mounts[0]: uidMappings and gidMappings must be given together");
+  EXPECT_EQ(error_of(with_mount({{"destination", "/proc/sysrq-trigger"}, {"type", "bind"}, {"source", "data"}})),
+            "config.json: mounts[0].destination: \"/proc/sysrq-trigger\" cannot be mounted because it is inside /proc");
+  EXPECT_EQ(error_of(with_mount({{"destination", "/proc"}, {"type", "bind"}, {"source", "data"}})),
+            "config.json: mounts[0].destination: /proc may only be mounted as type proc");
   EXPECT_EQ(error_of(with_mount({{"destination", "/p"}, {"options", {"rbind"}}})),
             "config.json: mounts[0].source: a bind mount needs a source");
   EXPECT_EQ(error_of(with_mount({{"destination", "/p"}, {"type", "bind"}, {"source", "missing"}})),
@@ -802,11 +806,23 @@ TEST(ParseMountOptions, RecomputesFromOptions) {
 }
 
 TEST(ParseMountOptions, UnsupportedOptions) {
-  for (const char* o : {"idmap", "ridmap", "rro", "rrw", "tmpcopyup"}) {
-    auto r = parse_mount_options(mount_with({"nosuid", o}));
-    ASSERT_FALSE(r) << o;
-    EXPECT_EQ(r.error().what(), std::string("option \"") + o + "\" is not supported by this nsbox version");
-  }
+  auto r = parse_mount_options(mount_with({"nosuid", "tmpcopyup"}));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().what(), "option \"tmpcopyup\" is not supported by this nsbox version");
+}
+
+TEST(ParseMountOptions, IdmapAndRecursiveReadOnly) {
+  auto r = parse_mount_options(mount_with({"rbind", "ridmap", "rro"}));
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_TRUE(r->idmap);
+  EXPECT_TRUE(r->idmap_recursive);
+  EXPECT_EQ(r->recursive_ro, std::optional<bool>(true));
+  r = parse_mount_options(mount_with({"bind", "idmap", "rrw"}));
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_TRUE(r->idmap);
+  EXPECT_FALSE(r->idmap_recursive);
+  EXPECT_EQ(r->recursive_ro, std::optional<bool>(false));
+  EXPECT_TRUE(r->data.empty());  // none of them reaches mount(2)
 }
 
 // --- name tables ---
