@@ -12,7 +12,10 @@ export LC_ALL=C
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 N=${BENCH_N:-100}
 WARMUP=${BENCH_WARMUP:-3}
-RUNTIMES=(nsbox crun runc)
+# nsbox-ro: the same nsbox binary bind-mounted read-only over itself (in a private mount
+# namespace), as an install on a read-only mount would have it: it then needs no re-exec to
+# protect itself from the container (CVE-2019-5736), so nsbox - nsbox-ro is that guard's cost.
+RUNTIMES=(nsbox nsbox-ro crun runc)
 
 die() { echo "bench: $*" >&2; exit 1; }
 [[ $N =~ ^[1-9][0-9]*$ ]] || die "BENCH_N must be a positive integer (got '$N')"
@@ -51,7 +54,7 @@ NSBOX=$(readlink -f "$NSBOX")
 # --- temp dir and cleanup -------------------------------------------------------------------
 TMP=$(mktemp -d /tmp/nsbox-bench.XXXXXX)
 IDP=nsbench$$          # every container id starts with "$IDP-"
-declare -A BIN=([nsbox]=$NSBOX [crun]=$CRUN [runc]=$RUNC)
+declare -A BIN=([nsbox]=$NSBOX [nsbox-ro]=$NSBOX [crun]=$CRUN [runc]=$RUNC)
 
 # crun 1.8 refuses the hybrid layout (cgroup2 mounted at /sys/fs/cgroup/unified); in a private
 # mount namespace with an empty tmpfs over it, crun sees plain cgroup v1.
@@ -173,6 +176,7 @@ echo "runc:     $("$RUNC" --version | head -1) ($RUNC)"
 echo "bundle:   busybox rootfs (scripts/mkrootfs.sh), config.json = \`nsbox spec\` default changed only in: $CHANGES; one bundle for all three, each runtime with its own --root"
 echo "timing:   bash loop, \`RUNTIME --root R run --bundle B ID\` with a new ID per run, clock \$EPOCHREALTIME around each run; no delete (run removes the container at exit; checked with list -q)"
 ((MASK_CRUN)) && echo "crun:     ran with /sys/fs/cgroup/unified masked by an empty tmpfs (whole loop inside one unshare -m namespace, so unshare/mount is not timed; crun sees cgroup v1 only)"
+echo "nsbox-ro: the nsbox binary bind-mounted read-only over itself in a private mount namespace (whole loop inside it): no re-exec through a read-only view of itself (the CVE-2019-5736 guard); nsbox - nsbox-ro = the guard's cost"
 echo "rss:      $RSS_NOTE"
 echo
 
@@ -186,6 +190,8 @@ for name in "${RUNTIMES[@]}"; do
   echo "running $name ..."
   if [[ $name == crun && $MASK_CRUN == 1 ]]; then
     cmd=(unshare -m bash -c 'mount -t tmpfs none /sys/fs/cgroup/unified && bench_loop "$@"' bench_loop "${args[@]}")
+  elif [[ $name == nsbox-ro ]]; then
+    cmd=(unshare -m bash -c 'mount --bind -o ro "$2" "$2" && bench_loop "$@"' bench_loop "${args[@]}")
   else
     cmd=(bash -c 'bench_loop "$@"' bench_loop "${args[@]}")
   fi
@@ -234,6 +240,10 @@ for name in "${RUNTIMES[@]}"; do
   fi
 done
 echo "(total s = wall time of the $N timed runs; peak RSS KiB = $([[ $RSS_TOOL == peakrss ]] && echo 'runtime process alone' || echo 'GNU time %M, incl. reaped children'), one run)"
+if ((OK[nsbox])) && ((OK[nsbox-ro])); then
+  printf 'CVE-2019-5736 guard (re-exec through a read-only view when the binary is writable): %s ms/ctr (nsbox - nsbox-ro)\n' \
+    "$(awk -v a="${MEAN[nsbox]}" -v b="${MEAN[nsbox-ro]}" 'BEGIN{printf "%.2f", a - b}')"
+fi
 for other in crun runc; do
   if ((OK[nsbox])) && ((OK[$other])); then
     if [[ $RSS_TOOL == peakrss ]]; then a=${OWN[nsbox]} b=${OWN[$other]}; else a=${TREE[nsbox]} b=${TREE[$other]}; fi

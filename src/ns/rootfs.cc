@@ -163,7 +163,15 @@ Result<> mount_one(const RootfsContext& ctx, int rootfd, const spec::Mount& m, i
     return {};
   }
   unsigned long flags = m.flags & ~MS_REMOUNT;
-  const char* data = m.data.empty() ? nullptr : m.data.c_str();
+  std::string label_data = m.data;
+  const std::string& label = ctx.cfg->linux.mount_label;
+  if (!label.empty() && m.type != "proc" && m.type != "sysfs") {
+    // linux.mountLabel (SELinux; create has checked it is enabled) labels the file systems
+    // the container gets fresh, as runc does.
+    if (!label_data.empty()) label_data += ",";
+    label_data += "context=\"" + label + "\"";
+  }
+  const char* data = label_data.empty() ? nullptr : label_data.c_str();
   if (::mount(m.source.c_str(), tp.c_str(), m.type.c_str(), flags, data) < 0) {
     int e = errno;
     // sysfs cannot be mounted without owning the network namespace: fall back to a
