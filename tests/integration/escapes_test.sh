@@ -8,22 +8,6 @@
 # shellcheck disable=SC2016  # container scripts and jq filters are literal
 # shellcheck disable=SC2015  # "A && B || fail": fail exits
 
-# Background helpers and host files made outside $TEST_TMP go with the test, whatever its
-# outcome.
-ESC_PIDS=()
-ESC_FILES=()
-esc_cleanup() {
-  local rc=$? p f
-  set +e
-  for p in "${ESC_PIDS[@]}"; do
-    kill -KILL "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-  done
-  for f in "${ESC_FILES[@]}"; do rm -f "$f"; done
-  (exit "$rc")
-  _cleanup
-}
-trap esc_cleanup EXIT
 
 # --- helpers (not tests) -----------------------------------------------------------------
 
@@ -222,7 +206,7 @@ esc_marker() {
   MARKER_NAME=nsbox-escape-marker-$$
   MARKER=/run/$MARKER_NAME
   touch "$MARKER"
-  ESC_FILES+=("$MARKER")
+  at_exit "rm -f '$MARKER'"
 }
 
 # What a process learns about its cwd: pwd, the kernel's link, whether "." is the directory
@@ -328,7 +312,7 @@ esc_check_host_untouched() {
 }
 
 test_mount_target_swapped_for_symlink_stays_in_rootfs() {
-  local root b i phase hits total=0 tally="" mp
+  local root b i phase hits total=0 tally="" mp swapper
   esc_rootfs
   root=$ROOT
   mkdir -p "$TEST_TMP/vol" "$TEST_TMP/victim" "$root/data/target"
@@ -345,7 +329,8 @@ test_mount_target_swapped_for_symlink_stays_in_rootfs() {
   for phase in / "../../../../../../../../../..$TEST_TMP/victim" "$root/etc"; do
     ln -sfn "$phase" "$root/data/link"
     "$TOOLS" swap "$root/data/target" "$root/data/link" 2>"$TEST_TMP/swap.err" &
-    ESC_PIDS+=("$!")
+    swapper=$!
+    kill_at_exit "$swapper"
     hits=0
     for i in $(seq 10); do
       esc_run "race$i" "$b"
@@ -363,8 +348,8 @@ test_mount_target_swapped_for_symlink_stays_in_rootfs() {
       [ "$RC" -ne 0 ] || echo "run during the race with $phase: bind on [$mp]"
       assert_no_leftovers "$(cid "race$i")"
     done
-    kill -KILL "${ESC_PIDS[-1]}" 2>/dev/null || true
-    wait "${ESC_PIDS[-1]}" 2>/dev/null || true
+    kill -KILL "$swapper" 2>/dev/null || true
+    wait "$swapper" 2>/dev/null || true
     ! [ -s "$TEST_TMP/swap.err" ] || fail "the swap loop failed: $(cat "$TEST_TMP/swap.err")"
     tally="$tally [$phase: $hits of 10 runs met the link]"
     total=$((total + hits))

@@ -144,8 +144,21 @@ assert_no_host_mounts() {
   fi
 }
 
+# Background helpers and other things a test makes outside its containers go with it,
+# whatever its outcome, before the containers do: kill_at_exit PID..., at_exit CMD (eval'd).
+CLEANUP_PIDS=()
+CLEANUP_CMDS=()
+kill_at_exit() { CLEANUP_PIDS+=("$@"); }
+at_exit() { CLEANUP_CMDS+=("$*"); }
+
 _cleanup() {
-  local rc=$? id
+  local rc=$? id p c
+  set +e
+  for p in "${CLEANUP_PIDS[@]}"; do
+    kill -KILL "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+  done
+  for c in "${CLEANUP_CMDS[@]}"; do eval "$c"; done
   if [ -d "$TEST_ROOT" ]; then
     for id in $("$NSBOX" --root "$TEST_ROOT" list -q 2>/dev/null); do
       "$NSBOX" --root "$TEST_ROOT" delete --force "$id" >/dev/null 2>&1 || true

@@ -15,7 +15,7 @@ rootless_user() {
     flock 9
     useradd -M -s /bin/sh -K SUB_UID_COUNT=65536 -K SUB_GID_COUNT=65536 "$RL_USER"
   ) 9>/tmp/.nsbox-test-useradd.lock || fail "useradd $RL_USER failed"
-  trap rootless_cleanup EXIT
+  at_exit rootless_teardown
   RL_UID=$(id -u "$RL_USER")
   RL_GID=$(id -g "$RL_USER")
   RL_SUB=$(awk -F: -v u="$RL_USER" '$1 == u { print $2 }' /etc/subuid)
@@ -30,18 +30,13 @@ rootless_user() {
   chmod 700 "$RL_XDG"
 }
 
-rootless_cleanup() {
-  local rc=$?
-  if [ -n "${RL_USER:-}" ]; then
-    local id
-    for id in $(as_user "$NSBOX" list -q 2>/dev/null); do
-      as_user "$NSBOX" delete --force "$id" >/dev/null 2>&1 || true
-    done
-    pkill -KILL -u "$RL_USER" 2>/dev/null || true
-    userdel "$RL_USER" 2>/dev/null || true
-  fi
-  (exit "$rc")
-  _cleanup
+rootless_teardown() {
+  local id
+  for id in $(as_user "$NSBOX" list -q 2>/dev/null); do
+    as_user "$NSBOX" delete --force "$id" >/dev/null 2>&1
+  done
+  pkill -KILL -u "$RL_USER" 2>/dev/null
+  userdel "$RL_USER" 2>/dev/null
 }
 
 # as_user CMD...: run CMD as the test user, in its bundle dir, with its runtime dir.
@@ -56,6 +51,15 @@ rl_config() {
   shift
   jq "$@" "$f" "$RL_BUNDLE/config.json" >"$TEST_TMP/rl.json" || fail "jq filter failed: $f"
   cat "$TEST_TMP/rl.json" >"$RL_BUNDLE/config.json"
+}
+
+# rl_refused NAME TEXT: `nsbox run NAME` as the user fails with TEXT and leaves no state.
+rl_refused() {
+  local rc=0
+  as_user "$NSBOX" run "$1" >/dev/null 2>"$TEST_TMP/err" || rc=$?
+  [ "$rc" -ne 0 ] || fail "run $1 was expected to fail"
+  assert_contains "$(cat "$TEST_TMP/err")" "$2"
+  [ ! -e "$RL_XDG/nsbox/$1" ] || fail "state dir left after a failed create"
 }
 
 rl_stopped() { [ "$(as_user "$NSBOX" state "$1" | jq -r .status)" = stopped ]; }
@@ -127,11 +131,7 @@ test_rootless_range_outside_subuid_is_refused_cleanly() {
   command -v newuidmap >/dev/null || skip "newuidmap is not installed (Debian package uidmap)"
   rl_spec '["true"]'
   rl_config '.linux.uidMappings += [{containerID: 1, hostID: 1, size: 10}]'
-  local rc=0
-  as_user "$NSBOX" run rl4 >/dev/null 2>"$TEST_TMP/err" || rc=$?
-  [ "$rc" -ne 0 ] || fail "mapping host uids 1-10 was allowed"
-  assert_contains "$(cat "$TEST_TMP/err")" "linux.uidMappings: newuidmap failed: "
-  [ ! -e "$RL_XDG/nsbox/rl4" ] || fail "state dir left after a failed create"
+  rl_refused rl4 "linux.uidMappings: newuidmap failed: "
   # Zombies do not count: they may be an earlier test's, whose user had the same uid.
   local left
   left=$(ps -o pid=,stat=,args= -u "$RL_USER" | awk '$2 !~ /^Z/' || true)
@@ -142,11 +142,7 @@ test_rootless_limits_need_delegation() {
   rootless_user
   rl_spec '["true"]'
   rl_config '.linux.resources = {pids: {limit: 10}}'
-  local rc=0
-  as_user "$NSBOX" run rl5 >/dev/null 2>"$TEST_TMP/err" || rc=$?
-  [ "$rc" -ne 0 ] || fail "a pids limit without a delegated cgroup was accepted"
-  assert_contains "$(cat "$TEST_TMP/err")" "cgroup"
-  [ ! -e "$RL_XDG/nsbox/rl5" ] || fail "state dir left after a failed create"
+  rl_refused rl5 "cgroup"
 }
 
 test_rootless_seccomp_caps_and_no_new_privs() {
@@ -172,9 +168,5 @@ test_rootless_idmapped_mount_is_refused() {
   rl_spec '["true"]'
   mkdir "$TEST_TMP/vol"
   rl_config '.mounts += [{destination: "/v", type: "bind", source: $v, options: ["rbind", "idmap"]}]' --arg v "$TEST_TMP/vol"
-  local rc=0
-  as_user "$NSBOX" run rl7 >/dev/null 2>"$TEST_TMP/err" || rc=$?
-  [ "$rc" -ne 0 ] || fail "an idmapped mount was accepted without root"
-  assert_contains "$(cat "$TEST_TMP/err")" "mounts[6]: idmapped mounts need root"
-  [ ! -e "$RL_XDG/nsbox/rl7" ] || fail "state dir left after a failed create"
+  rl_refused rl7 "mounts[6]: idmapped mounts need root"
 }

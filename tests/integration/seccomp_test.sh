@@ -28,11 +28,14 @@ seccomp_bundle() {
 # set_seccomp BUNDLE JSON: linux.seccomp = JSON.
 set_seccomp() { edit_config "$1" '.linux.seccomp = $s' --argjson s "$2"; }
 
+PODMAN_PROFILE=/usr/share/containers/seccomp.json
+need_podman_profile() {
+  [ -r "$PODMAN_PROFILE" ] || skip "$PODMAN_PROFILE is missing (Debian package golang-github-containers-common)"
+}
+
 # podman_profile CAPS_JSON: podman's default profile (Debian's containers-common) turned into
 # linux.seccomp the way podman does it for a container with these capabilities on amd64.
 podman_profile() {
-  local src=/usr/share/containers/seccomp.json
-  [ -r "$src" ] || skip "$src is missing (Debian package golang-github-containers-common)"
   jq -c --argjson caps "$1" '
     def has_all($l): ($l // []) - $caps | length == 0;
     def has_any($l): ($l // []) | any(. as $c | $caps | index($c) != null);
@@ -46,13 +49,14 @@ podman_profile() {
                          ((.excludes.arches // []) | index("amd64") == null))
                 | {names, action}
                   + (if .errnoRet then {errnoRet} else {} end)
-                  + (if (.args // []) | length > 0 then {args} else {} end)]}' "$src"
+                  + (if (.args // []) | length > 0 then {args} else {} end)]}' "$PODMAN_PROFILE"
 }
 
 # The capabilities in a bundle's bounding set, as a JSON array.
 bundle_caps() { jq -c '.process.capabilities.bounding' "$1/config.json"; }
 
 test_podman_default_profile_runs_a_shell_and_blocks_its_denylist() {
+  need_podman_profile
   # sysfs(2) (139) works for any user without a filter; the profile answers EPERM.
   local script='rm -rf /tmp/d; mkdir /tmp/d && ls / >/dev/null && echo hi >/tmp/d/f && cat /tmp/d/f && /probe 139 3'
   local b
@@ -116,6 +120,7 @@ getpid ok"
 }
 
 test_seccomp_default_errno_and_unknown_names() {
+  need_podman_profile
   # Everything not allowed fails with defaultErrnoRet; a name this libseccomp does not
   # know is skipped, as the spec allows.
   local b
@@ -177,18 +182,13 @@ ret=0 errno=0"
 # A notify agent on $TEST_TMP/agent.sock, saving what arrives to $TEST_TMP/agent.state.N.
 start_agent() {
   "$TEST_TMP/seccomp_tools" agent "$TEST_TMP/agent.sock" "$TEST_TMP/agent.state" &
-  AGENT_PID=$!
+  kill_at_exit $!
   wait_for "the seccomp agent's socket" test -S "$TEST_TMP/agent.sock"
-}
-agent_cleanup() {
-  [ -z "${AGENT_PID:-}" ] || kill "$AGENT_PID" 2>/dev/null || true
-  _cleanup
 }
 
 test_seccomp_notify_sends_listener_and_state() {
   local b id
   b=$(seccomp_bundle notify sh -c '/probe 146 0; sleep 100')
-  trap agent_cleanup EXIT
   start_agent
   set_seccomp "$b" "$(jq -nc --arg p "$TEST_TMP/agent.sock" '{defaultAction: "SCMP_ACT_ALLOW",
      listenerPath: $p, listenerMetadata: "meta-data",

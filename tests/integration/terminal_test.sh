@@ -2,18 +2,7 @@
 # the foreground relay of `run` and `exec -t` driven by a real terminal (tmux), window sizes
 # and resizes, /dev/console; and the systemd conventions: NOTIFY_SOCKET and LISTEN_FDS.
 
-# Background helpers and a private tmux server die with the test, whatever its outcome.
-TTY_PIDS=()
 TMUX_SOCK=
-tty_cleanup() {
-  local rc=$? p
-  set +e
-  for p in "${TTY_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  [ -z "$TMUX_SOCK" ] || tmux -S "$TMUX_SOCK" kill-server >/dev/null 2>&1
-  (exit "$rc")
-  _cleanup
-}
-trap tty_cleanup EXIT
 
 # tty_helper: build tests/integration/recvtty.c into $TEST_TMP/recvtty (static when the C
 # library allows: it also runs inside the busybox container). Sets HELPER and HELPER_STATIC.
@@ -58,7 +47,7 @@ console_listen() {
   local sock=$TEST_TMP/$name.sock
   "$HELPER" console "$sock" "$@" >"$TEST_TMP/$name.out" 2>"$TEST_TMP/$name.meta" &
   CONSOLE_PID=$!
-  TTY_PIDS+=("$CONSOLE_PID")
+  kill_at_exit "$CONSOLE_PID"
   wait_for "the console socket $sock" test -e "$sock.ready"
 }
 
@@ -104,6 +93,7 @@ tmux_start() {
   shift
   TTY_NAME=$name
   TMUX_SOCK=$TEST_TMP/tmux.sock
+  at_exit 'tmux -S "$TMUX_SOCK" kill-server >/dev/null 2>&1'
   local pane=$TEST_TMP/$name.pane.sh
   {
     echo "stty -g > $(q "$TEST_TMP/$name.before")"
@@ -327,7 +317,7 @@ test_run_foreground_terminal_in_script() {
   # script's stdin stays open (no input): at end of input script would type VEOF into the
   # terminal, which the container's pty would echo.
   exec 5< <(exec sleep 60)
-  TTY_PIDS+=($!)
+  kill_at_exit $!
   out=$(timeout 30 script -qfec "$cmd" /dev/null <&5 2>"$TEST_TMP/script.err") || rc=$?
   exec 5<&-
   out=$(crlf "$out")
@@ -445,7 +435,7 @@ notify_possible() {
 
 notify_listen() {
   "$HELPER" notify-recv "$TEST_TMP/host.sock" >"$TEST_TMP/notify.out" 2>"$TEST_TMP/notify.err" &
-  TTY_PIDS+=($!)
+  kill_at_exit $!
   wait_for "the host notify socket" test -e "$TEST_TMP/host.sock.ready"
 }
 

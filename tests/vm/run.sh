@@ -284,6 +284,8 @@ add_bin "$NSBOX" /usr/local/bin/nsbox
 cp -a "$SRC/tests/integration" "$R/src/nsbox/tests/"
 cp -a "$SRC/scripts" "$R/src/nsbox/"
 cp "$TESTS_FILE" "$R/etc/nsbox-vm/tests"
+# podman's default seccomp profile, which seccomp_test.sh runs containers under.
+[ ! -r /usr/share/containers/seccomp.json ] || add_file /usr/share/containers/seccomp.json
 {
   printf 'NSBOX=/usr/local/bin/nsbox\nNSBOX_TEST_WORK=/tmp/itest\n'
   printf 'WATCHDOG=%d\nTEST_TIMEOUT=%d\nFAIL_LINES=%d\n' $((VM_TIMEOUT - 60)) "$TEST_TIMEOUT" 200
