@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "cli/args.h"
 #include "runtime/exec.h"
+#include "runtime/features.h"
 #include "runtime/signals.h"
 #include "spec/default_spec.h"
 #include "spec/resources.h"
@@ -433,6 +434,15 @@ int cmd_exec(const runtime::Globals& g, const std::vector<std::string>& args) {
   return r ? *r : report(r.error());
 }
 
+int cmd_features(const runtime::Globals&, const std::vector<std::string>& args) {
+  Parsed p;
+  if (!parse_or_report(args, {kHelp}, p, true)) return 1;
+  if (help_requested(p, "features")) return 0;
+  if (!want_args(p, "features", 0, 0)) return 1;
+  std::fputs(runtime::features_json().c_str(), stdout);
+  return 0;
+}
+
 int not_yet(const char* verb) {
   log::error(std::string(verb) + ": not implemented by this nsbox version");
   return 1;
@@ -456,8 +466,7 @@ const std::vector<Command> kCommands = {
     {"resume", "resume <container-id>", "thaw a container", cmd_resume},
     {"update", "update [command options] <container-id>", "change resource limits", cmd_update},
     {"events", "events [--stats] <container-id>", "container events and stats", cmd_events},
-    {"features", "features", "print the supported features (not yet)",
-     [](const runtime::Globals&, const std::vector<std::string>&) { return not_yet("features"); }},
+    {"features", "features", "print the runtime-spec features this build supports (JSON)", cmd_features},
     {"checkpoint", "checkpoint [command options] <container-id>", "checkpoint (not yet)",
      [](const runtime::Globals&, const std::vector<std::string>&) { return not_yet("checkpoint"); }},
     {"restore", "restore [command options] <container-id>", "restore (not yet)",

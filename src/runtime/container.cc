@@ -399,8 +399,14 @@ Result<> kill(const Globals& g, const std::string& id, int sig, bool all) {
 
 Result<> remove(const Globals& g, const std::string& id, bool force) {
   TRY(validate_id(id));
-  if (force && !fs::exists(g.root + "/" + id)) return {};
-  auto dir = TRY(ContainerDir::open(g.root, id, true));
+  auto opened = ContainerDir::open(g.root, id, true);
+  if (!opened) {
+    if (!force) return fail(std::move(opened.error()));
+    // Already gone, or a create that died before it saved any state (runc does the same).
+    fs::remove_tree(g.root + "/" + id);
+    return {};
+  }
+  ContainerDir dir = std::move(*opened);
   auto loaded = dir.load();
   if (!loaded) {
     if (!force) return fail(std::move(loaded.error()));

@@ -66,6 +66,27 @@ std::string libseccomp_version() {
   return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro);
 }
 
+// Known to libseccomp and combinable with this machine's own architecture in one filter
+// (libseccomp refuses to mix byte orders, for one).
+bool seccomp_arch_supported(const std::string& scmp_arch_name) {
+  uint32_t arch = to_arch(scmp_arch_name);
+  if (arch == 0) return false;
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+  if (ctx == nullptr) return false;
+  int rc = seccomp_arch_add(ctx, arch);
+  seccomp_release(ctx);
+  return rc == 0 || rc == -EEXIST;
+}
+
+std::vector<std::string> seccomp_supported_flags() {
+  std::vector<std::string> out = {"SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+                                  "SECCOMP_FILTER_FLAG_TSYNC"};
+#if SCMP_VER_MAJOR > 2 || (SCMP_VER_MAJOR == 2 && SCMP_VER_MINOR >= 6)
+  out.push_back("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");
+#endif
+  return out;
+}
+
 SeccompFilter::~SeccompFilter() {
   if (ctx_ != nullptr) seccomp_release(ctx_);
 }

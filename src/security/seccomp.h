@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "base/unique_fd.h"
@@ -42,5 +43,8 @@ Result<> send_to_listener(const spec::Seccomp& s, int listener, pid_t pid,
 
 // The libseccomp version the binary runs with ("2.5.4").
 std::string libseccomp_version();
+// What this build can do with it (`nsbox features`).
+bool seccomp_arch_supported(const std::string& scmp_arch_name);
+std::vector<std::string> seccomp_supported_flags();
 
 }  // namespace nsbox::security

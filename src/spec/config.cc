@@ -529,16 +529,6 @@ std::optional<uint32_t> parse_errno_ret(const json& obj, const std::string& base
 }
 
 Seccomp parse_seccomp(const json& sj, const std::string& base) {
-  static const std::set<std::string> kArches = {
-      "SCMP_ARCH_X86",       "SCMP_ARCH_X86_64",   "SCMP_ARCH_X32",         "SCMP_ARCH_ARM",
-      "SCMP_ARCH_AARCH64",   "SCMP_ARCH_MIPS",     "SCMP_ARCH_MIPS64",      "SCMP_ARCH_MIPS64N32",
-      "SCMP_ARCH_MIPSEL",    "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
-      "SCMP_ARCH_PPC64",     "SCMP_ARCH_PPC64LE",  "SCMP_ARCH_S390",        "SCMP_ARCH_S390X",
-      "SCMP_ARCH_PARISC",    "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64",     "SCMP_ARCH_LOONGARCH64",
-      "SCMP_ARCH_M68K",      "SCMP_ARCH_SH",       "SCMP_ARCH_SHEB"};
-  static const std::set<std::string> kFlags = {
-      "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
-      "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"};
   static const std::map<std::string, SeccompOp> kOps = {
       {"SCMP_CMP_NE", SeccompOp::kNe}, {"SCMP_CMP_LT", SeccompOp::kLt},
       {"SCMP_CMP_LE", SeccompOp::kLe}, {"SCMP_CMP_EQ", SeccompOp::kEq},
@@ -552,13 +542,13 @@ Seccomp parse_seccomp(const json& sj, const std::string& base) {
   s.default_errno_ret = parse_errno_ret(sj, base, "defaultErrnoRet", s.default_action);
   s.architectures = get_strings(sj, base, "architectures");
   for (size_t i = 0; i < s.architectures.size(); ++i) {
-    if (!kArches.contains(s.architectures[i])) {
+    if (!seccomp_arch_names().contains(s.architectures[i])) {
       bad(index(join(base, "architectures"), i), "unknown architecture \"" + s.architectures[i] + "\"");
     }
   }
   s.flags = get_strings(sj, base, "flags");
   for (size_t i = 0; i < s.flags.size(); ++i) {
-    if (!kFlags.contains(s.flags[i])) {
+    if (!seccomp_flag_names().contains(s.flags[i])) {
       bad(index(join(base, "flags"), i), "unknown flag \"" + s.flags[i] + "\"");
     }
   }
@@ -734,6 +724,24 @@ void parse_linux(const json& lj, Config& c) {
 
 }  // namespace
 
+const std::set<std::string>& seccomp_arch_names() {
+  static const std::set<std::string> kArches = {
+      "SCMP_ARCH_X86",       "SCMP_ARCH_X86_64",   "SCMP_ARCH_X32",         "SCMP_ARCH_ARM",
+      "SCMP_ARCH_AARCH64",   "SCMP_ARCH_MIPS",     "SCMP_ARCH_MIPS64",      "SCMP_ARCH_MIPS64N32",
+      "SCMP_ARCH_MIPSEL",    "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
+      "SCMP_ARCH_PPC64",     "SCMP_ARCH_PPC64LE",  "SCMP_ARCH_S390",        "SCMP_ARCH_S390X",
+      "SCMP_ARCH_PARISC",    "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64",     "SCMP_ARCH_LOONGARCH64",
+      "SCMP_ARCH_M68K",      "SCMP_ARCH_SH",       "SCMP_ARCH_SHEB"};
+  return kArches;
+}
+
+const std::set<std::string>& seccomp_flag_names() {
+  static const std::set<std::string> kFlags = {
+      "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+      "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"};
+  return kFlags;
+}
+
 std::optional<int> rlimit_from_name(const std::string& name) {
   static const std::map<std::string, int> kLimits = {
       {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},
@@ -774,12 +782,15 @@ std::string format_id_mappings(const std::vector<IdMapping>& maps) {
   return out;
 }
 
-Result<Mount> parse_mount_options(Mount m) {
-  struct Flag {
-    bool clear;
-    unsigned long flag;
-  };
-  static const std::map<std::string, Flag> kFlags = {
+namespace {
+
+struct MountFlag {
+  bool clear;
+  unsigned long flag;
+};
+
+const std::map<std::string, MountFlag>& mount_flags() {
+  static const std::map<std::string, MountFlag> kFlags = {
       {"async", {true, MS_SYNCHRONOUS}},     {"atime", {true, MS_NOATIME}},
       {"defaults", {false, 0}},              {"dev", {true, MS_NODEV}},
       {"diratime", {true, MS_NODIRATIME}},   {"dirsync", {false, MS_DIRSYNC}},
@@ -795,8 +806,28 @@ Result<Mount> parse_mount_options(Mount m) {
       {"rw", {true, MS_RDONLY}},             {"silent", {false, MS_SILENT}},
       {"strictatime", {false, MS_STRICTATIME}}, {"suid", {true, MS_NOSUID}},
       {"sync", {false, MS_SYNCHRONOUS}}};
+  return kFlags;
+}
+
+const std::set<std::string>& propagation_options() {
   static const std::set<std::string> kProp = {"private", "rprivate", "shared",     "rshared",
                                                "slave",   "rslave",   "unbindable", "runbindable"};
+  return kProp;
+}
+
+}  // namespace
+
+std::vector<std::string> mount_option_names() {
+  std::vector<std::string> out = {"bind", "rbind", "idmap", "ridmap", "rro", "rrw"};
+  for (const auto& [name, f] : mount_flags()) out.push_back(name);
+  for (const auto& name : propagation_options()) out.push_back(name);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<Mount> parse_mount_options(Mount m) {
+  const auto& kFlags = mount_flags();
+  const auto& kProp = propagation_options();
   m.flags = 0;
   m.propagation.clear();
   m.data.clear();

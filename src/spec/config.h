@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -191,6 +192,11 @@ Result<Process> parse_process_json(const std::string& text, const std::string& f
 Result<Seccomp> parse_seccomp_json(const std::string& text, const std::string& file);
 // Read <bundle>/config.json and parse it.
 Result<Config> load_config(const std::string& bundle);
+
+// What this build recognises (for `nsbox features` and validation).
+const std::set<std::string>& seccomp_arch_names();   // SCMP_ARCH_* of the runtime-spec
+const std::set<std::string>& seccomp_flag_names();   // SECCOMP_FILTER_FLAG_* of the spec
+std::vector<std::string> mount_option_names();       // options that are not file-system data
 
 // Exposed for unit tests.
 Result<Mount> parse_mount_options(Mount m);

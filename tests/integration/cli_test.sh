@@ -363,3 +363,41 @@ test_systemd_cgroup_is_refused() {
   done
   assert_eq "$(nsbox list -q)" "" "containers after --systemd-cgroup"
 }
+
+test_features_says_what_this_build_does() {
+  local f
+  f=$(nsbox features) || fail "features failed"
+  printf '%s' "$f" | jq -e . >/dev/null || fail "features is not JSON: $f"
+  assert_eq "$(printf '%s' "$f" | jq -r '.ociVersionMax')" "1.3.0" "ociVersionMax"
+  assert_eq "$(printf '%s' "$f" | jq -c '.linux.namespaces')" '["cgroup","ipc","mount","network","pid","time","user","uts"]'
+  assert_eq "$(printf '%s' "$f" | jq -c '.linux.cgroup.systemd')" false "no systemd driver"
+  assert_eq "$(printf '%s' "$f" | jq -c '.linux.mountExtensions.idmap.enabled')" true "idmap"
+  # What it lists works: a container with every listed seccomp architecture and supported
+  # flag, every listed capability in the bounding set, and every listed mount option that
+  # a tmpfs takes.
+  local b
+  b=$(make_bundle feat true)
+  edit_config "$b" '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", architectures: $f.linux.seccomp.archs,
+      flags: $f.linux.seccomp.supportedFlags, syscalls: [{names: ["sync"], action: "SCMP_ACT_ERRNO"}]}
+    | .process.capabilities.bounding = $f.linux.capabilities' --argjson f "$f"
+  run_ok feat "$b"
+  # Every capability named is one the kernel knows (CapBnd of a full set is the kernel's).
+  assert_eq "$(printf '%s' "$f" | jq '.linux.capabilities | length')" "$(($(cat /proc/sys/kernel/cap_last_cap) + 1))" \
+    "capabilities listed vs the kernel's"
+  local unknown
+  unknown=$(printf '%s' "$f" | jq -r '.linux.seccomp.knownFlags - .linux.seccomp.supportedFlags | .[]')
+  for flag in $unknown; do
+    edit_config "$b" '.linux.seccomp.flags = [$x]' --arg x "$flag"
+    expect_fail "$flag" nsbox create --bundle "$b" "$(cid feat2)"
+  done
+}
+
+test_delete_force_of_a_container_that_never_saved_state() {
+  # A create killed before it wrote its state leaves a bare directory: delete --force
+  # clears it and succeeds, as runc's does; without --force it is an error.
+  mkdir -p "$TEST_ROOT/$(cid half)"
+  expect_fail "does not exist" nsbox delete "$(cid half)"
+  nsbox delete --force "$(cid half)" || fail "delete --force of a half-made container failed"
+  [ ! -e "$TEST_ROOT/$(cid half)" ] || fail "its directory is still there"
+  nsbox delete --force "$(cid never-made)" || fail "delete --force of an unknown id failed"
+}

@@ -933,5 +933,24 @@ TEST(SeccompConfig, ProfileErrors) {
             "c.json: linux.seccomp.architectures: expected array, got string");
 }
 
+TEST(Features, EveryMountOptionNamedIsTakenAsAnOption) {
+  for (const auto& o : mount_option_names()) {
+    auto r = parse_mount_options(mount_with({o}));
+    ASSERT_TRUE(r) << o << ": " << r.error().what();
+    EXPECT_TRUE(r->data.empty()) << o << " would reach mount(2) as data";
+  }
+}
+
+TEST(Features, SeccompNamesAreTheOnesTheParserTakes) {
+  for (const auto& a : seccomp_arch_names()) {
+    json sc = {{"defaultAction", "SCMP_ACT_ALLOW"}, {"architectures", {a}}};
+    EXPECT_TRUE(parse_seccomp_json(sc.dump(), "c.json")) << a;
+  }
+  for (const auto& f : seccomp_flag_names()) {
+    json sc = {{"defaultAction", "SCMP_ACT_ALLOW"}, {"flags", {f}}};
+    EXPECT_TRUE(parse_seccomp_json(sc.dump(), "c.json")) << f;
+  }
+}
+
 }  // namespace
 }  // namespace nsbox::spec
