@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "security/caps.h"
 #include "security/exe_guard.h"
 
 #ifndef NSBOX_VERSION
@@ -35,11 +36,17 @@ void print_help() {
       "  --help, -h              print this help\n");
 }
 
-// As runc: an ordinary user keeps its state in $XDG_RUNTIME_DIR/nsbox.
+// As runc: an ordinary user keeps its state in $XDG_RUNTIME_DIR/nsbox, and so does the root
+// of a user namespace that a rootless engine runs us in (unless USER says root).
 std::string default_root() {
   const char* xdg = std::getenv("XDG_RUNTIME_DIR");
-  if (::geteuid() != 0 && xdg != nullptr && *xdg != '\0') return std::string(xdg) + "/nsbox";
-  return "/run/nsbox";
+  if (xdg == nullptr || *xdg == '\0') return "/run/nsbox";
+  bool honor = ::geteuid() != 0;
+  if (!honor && nsbox::security::in_user_namespace()) {
+    const char* user = std::getenv("USER");
+    honor = user == nullptr || std::string(user) != "root";
+  }
+  return honor ? std::string(xdg) + "/nsbox" : "/run/nsbox";
 }
 
 }  // namespace

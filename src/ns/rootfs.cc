@@ -69,6 +69,15 @@ Result<> mount_cgroup(const RootfsContext& ctx, int rootfd, const spec::Mount& m
   bool own_ns = ctx.cfg->new_ns(spec::NsKind::kCgroup);
   unsigned long flags = m.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
   auto dest = TRY(open_in_root(rootfd, m.destination, true, true));
+  if (ctx.cgroup_leaves.empty()) {
+    // No cgroup of its own (rootless, nothing delegated): the host's tree, read-only, as
+    // for a sysfs that cannot be mounted.
+    if (::mount("/sys/fs/cgroup", fd_path(dest.get()).c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+      return fail_errno("bind /sys/fs/cgroup on " + m.destination);
+    }
+    auto again = TRY(open_in_root(rootfd, m.destination, false, true));
+    return bind_remount(fd_path(again.get()), flags | MS_RDONLY, again.get());
+  }
   // Pure cgroup v2: one cgroup2 mount (or a bind of our own directory without a cgroupns).
   bool unified = ctx.hierarchies.size() == 1 && ctx.hierarchies[0].fstype == "cgroup2";
   if (unified) {

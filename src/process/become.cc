@@ -36,7 +36,14 @@ Result<Became> become_process(const spec::Process& p, int preserve_fds,
   Became b;
   for (const auto& r : p.rlimits) {
     rlimit rl{r.soft, r.hard};
-    if (::setrlimit(r.resource, &rl) < 0) return fail_errno("setrlimit " + r.name);
+    if (::setrlimit(r.resource, &rl) < 0) {
+      // runc's wording, with the limit named: engines show this line to the user.
+      int e = errno;
+      std::string msg = "error setting rlimit " + r.name + " to " + std::to_string(r.soft) + ":" +
+                        std::to_string(r.hard) + ": " + go_strerror(e);
+      if (e == EPERM) msg += " (raising a hard limit needs CAP_SYS_RESOURCE)";
+      return fail(msg);
+    }
   }
   // The user may lack search permission where root has it: retry after the switch.
   bool cwd_done = ::chdir(p.cwd.c_str()) == 0;

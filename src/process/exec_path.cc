@@ -18,6 +18,9 @@ int check_executable(const std::string& path) {
   return 0;
 }
 
+
+}  // namespace
+
 // Go spells errno texts in lower case ("no such file or directory"); runc's messages, which
 // engines match, carry them that way.
 std::string go_strerror(int e) {
@@ -25,8 +28,6 @@ std::string go_strerror(int e) {
   if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
   return s;
 }
-
-}  // namespace
 
 Result<std::string> look_path(const std::string& name, const std::vector<std::string>& env) {
   std::string prefix = "exec: \"" + name + "\"";

@@ -12,6 +12,9 @@
 namespace nsbox::process {
 
 // `env` is the process environment (KEY=VALUE); its PATH is searched when `name` has no '/'.
+// strerror as Go (and so runc) spells it, in lower case: "no such file or directory".
+std::string go_strerror(int e);
+
 Result<std::string> look_path(const std::string& name, const std::vector<std::string>& env);
 
 }  // namespace nsbox::process

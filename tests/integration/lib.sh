@@ -144,8 +144,47 @@ assert_no_host_mounts() {
   fi
 }
 
+# test_user: an ordinary user made for this test, with subordinate ids, a home and a
+# runtime dir under $TEST_TMP; its processes and the user go at exit. Sets RL_USER, RL_UID,
+# RL_GID, RL_SUB, RL_SUBG (first subordinate uid/gid), RL_HOME, RL_XDG.
+test_user() {
+  command -v useradd >/dev/null || skip "useradd is not installed"
+  setpriv --help 2>&1 | grep -q -- --reuid || skip "setpriv lacks --reuid (busybox's, or none)"
+  RL_USER=nsbx$$
+  # useradd takes the next free subordinate range; concurrent tests serialise on a lock.
+  (
+    flock 9
+    useradd -M -s /bin/sh -K SUB_UID_COUNT=65536 -K SUB_GID_COUNT=65536 "$RL_USER"
+  ) 9>/tmp/.nsbox-test-useradd.lock || fail "useradd $RL_USER failed"
+  at_exit test_user_teardown
+  RL_UID=$(id -u "$RL_USER")
+  RL_GID=$(id -g "$RL_USER")
+  RL_SUB=$(awk -F: -v u="$RL_USER" '$1 == u { print $2 }' /etc/subuid)
+  RL_SUBG=$(awk -F: -v u="$RL_USER" '$1 == u { print $2 }' /etc/subgid)
+  [ -n "$RL_SUB" ] && [ -n "$RL_SUBG" ] || fail "useradd gave $RL_USER no subordinate ids"
+  chmod 711 "$TEST_TMP"
+  RL_HOME=$TEST_TMP/home
+  RL_XDG=$TEST_TMP/xdg
+  mkdir -p "$RL_HOME" "$RL_XDG"
+  chown "$RL_USER:" "$RL_HOME" "$RL_XDG"
+  chmod 700 "$RL_XDG"
+}
+
+test_user_teardown() {
+  pkill -KILL -u "$RL_USER" 2>/dev/null
+  # -f: a process killed a moment ago may still be on its way out.
+  userdel -f "$RL_USER" 2>/dev/null
+}
+
+# as_user CMD...: run CMD as the test user (in $RL_CWD, else its home), with its runtime dir.
+as_user() {
+  (cd "${RL_CWD:-$RL_HOME}" && setpriv --reuid="$RL_UID" --regid="$RL_GID" --init-groups \
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$RL_HOME" XDG_RUNTIME_DIR="$RL_XDG" "$@")
+}
+
 # Background helpers and other things a test makes outside its containers go with it,
-# whatever its outcome, before the containers do: kill_at_exit PID..., at_exit CMD (eval'd).
+# whatever its outcome, before the containers do: at_exit CMD (eval'd, last registered
+# first, while the helpers still run), then kill_at_exit PID... (killed).
 CLEANUP_PIDS=()
 CLEANUP_CMDS=()
 kill_at_exit() { CLEANUP_PIDS+=("$@"); }
@@ -154,11 +193,11 @@ at_exit() { CLEANUP_CMDS+=("$*"); }
 _cleanup() {
   local rc=$? id p c
   set +e
+  for ((c = ${#CLEANUP_CMDS[@]} - 1; c >= 0; c--)); do eval "${CLEANUP_CMDS[c]}"; done
   for p in "${CLEANUP_PIDS[@]}"; do
     kill -KILL "$p" 2>/dev/null
     wait "$p" 2>/dev/null
   done
-  for c in "${CLEANUP_CMDS[@]}"; do eval "$c"; done
   if [ -d "$TEST_ROOT" ]; then
     for id in $("$NSBOX" --root "$TEST_ROOT" list -q 2>/dev/null); do
       "$NSBOX" --root "$TEST_ROOT" delete --force "$id" >/dev/null 2>&1 || true

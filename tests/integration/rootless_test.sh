@@ -3,31 +3,16 @@
 # no cgroups (none are delegated here), and id ranges beyond its own go through
 # newuidmap/newgidmap and /etc/subuid.
 
-# rootless_user: create user $RL_USER (with subordinate ids), a bundle dir $RL_BUNDLE with
-# a rootfs copy it owns, and $RL_XDG as its runtime dir.
+# rootless_user: the test's ordinary user (lib.sh's test_user), a bundle dir $RL_BUNDLE with
+# a rootfs copy it owns, where as_user runs.
 rootless_user() {
-  command -v useradd >/dev/null || skip "useradd is not installed"
-  command -v setpriv >/dev/null || skip "setpriv is not installed"
-  setpriv --help 2>&1 | grep -q -- --reuid || skip "setpriv lacks --reuid (busybox's)"
-  RL_USER=nsbx$$
-  # useradd takes the next free subordinate range; concurrent tests serialise on a lock.
-  (
-    flock 9
-    useradd -M -s /bin/sh -K SUB_UID_COUNT=65536 -K SUB_GID_COUNT=65536 "$RL_USER"
-  ) 9>/tmp/.nsbox-test-useradd.lock || fail "useradd $RL_USER failed"
-  at_exit rootless_teardown
-  RL_UID=$(id -u "$RL_USER")
-  RL_GID=$(id -g "$RL_USER")
-  RL_SUB=$(awk -F: -v u="$RL_USER" '$1 == u { print $2 }' /etc/subuid)
-  RL_SUBG=$(awk -F: -v u="$RL_USER" '$1 == u { print $2 }' /etc/subgid)
-  [ -n "$RL_SUB" ] && [ -n "$RL_SUBG" ] || fail "useradd gave $RL_USER no subordinate ids"
-  chmod 711 "$TEST_TMP"
-  RL_XDG=$TEST_TMP/xdg
+  test_user
   RL_BUNDLE=$TEST_TMP/rl
-  mkdir -p "$RL_XDG" "$RL_BUNDLE"
+  RL_CWD=$RL_BUNDLE
+  mkdir -p "$RL_BUNDLE"
   cp -a "$(shared_rootfs)" "$RL_BUNDLE/rootfs"
-  chown -R "$RL_USER:" "$RL_XDG" "$RL_BUNDLE"
-  chmod 700 "$RL_XDG"
+  chown -R "$RL_USER:" "$RL_BUNDLE"
+  at_exit rootless_teardown
 }
 
 rootless_teardown() {
@@ -35,14 +20,6 @@ rootless_teardown() {
   for id in $(as_user "$NSBOX" list -q 2>/dev/null); do
     as_user "$NSBOX" delete --force "$id" >/dev/null 2>&1
   done
-  pkill -KILL -u "$RL_USER" 2>/dev/null
-  userdel "$RL_USER" 2>/dev/null
-}
-
-# as_user CMD...: run CMD as the test user, in its bundle dir, with its runtime dir.
-as_user() {
-  (cd "$RL_BUNDLE" && setpriv --reuid="$RL_UID" --regid="$RL_GID" --init-groups \
-    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$RL_BUNDLE" XDG_RUNTIME_DIR="$RL_XDG" "$@")
 }
 
 # rl_config JQ_FILTER [jq args]: edit the user's config.json.
