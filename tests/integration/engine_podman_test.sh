@@ -198,8 +198,9 @@ EOF2
   chmod 644 "$conf"
   tar -C "$(shared_rootfs)" -c . >"$TEST_TMP/rootfs.tar"
   chmod 644 "$TEST_TMP/rootfs.tar"
-  rpm() { as_user env CONTAINERS_CONF="$conf" podman "$@"; }
-  at_exit 'rpm rm -a -f -t 0 >/dev/null 2>&1; rpm rmi -a -f >/dev/null 2>&1; as_user podman system reset -f >/dev/null 2>&1'
+  RPM_CONF=$conf
+  rpm() { as_user env CONTAINERS_CONF="$RPM_CONF" podman "$@"; }
+  at_exit 'rpm rm -a -f -t 0 >/dev/null 2>&1; rpm system reset -f >/dev/null 2>&1'
   rpm import -q "$TEST_TMP/rootfs.tar" "$IMG" >/dev/null || fail "rootless podman import failed"
   local out rc=0
   out=$(rpm run --rm --network none "$IMG" sh -c 'id -u; cat /proc/self/uid_map' 2>"$TEST_TMP/err") || rc=$?

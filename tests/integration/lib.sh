@@ -171,9 +171,18 @@ test_user() {
 }
 
 test_user_teardown() {
-  pkill -KILL -u "$RL_USER" 2>/dev/null
-  # -f: a process killed a moment ago may still be on its way out.
-  userdel -f "$RL_USER" 2>/dev/null
+  # Until none is left: a rootless podman may start its pause process on the way out.
+  local i
+  for i in $(seq 50); do
+    pkill -KILL -U "$RL_UID" 2>/dev/null || break
+    sleep 0.05
+  done
+  # -f: a process killed a moment ago may still be on its way out. The lock: another
+  # test's useradd holds /etc/passwd's own lock for a moment.
+  (
+    flock 9
+    userdel -f "$RL_USER" 2>/dev/null
+  ) 9>/tmp/.nsbox-test-useradd.lock
 }
 
 # as_user CMD...: run CMD as the test user (in $RL_CWD, else its home), with its runtime dir.
@@ -192,7 +201,7 @@ at_exit() { CLEANUP_CMDS+=("$*"); }
 
 _cleanup() {
   local rc=$? id p c
-  set +e
+  set +eu  # every hook runs, whatever one of them trips over
   for ((c = ${#CLEANUP_CMDS[@]} - 1; c >= 0; c--)); do eval "${CLEANUP_CMDS[c]}"; done
   for p in "${CLEANUP_PIDS[@]}"; do
     kill -KILL "$p" 2>/dev/null
