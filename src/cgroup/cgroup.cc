@@ -45,15 +45,25 @@ std::vector<Hierarchy> discover_from(const std::string& proc_cgroup, const std::
   struct MountLine {
     std::string root, point, fstype, super;
   };
-  std::vector<MountLine> mounts;
+  std::vector<MountLine> all;
   for (const auto& line : split(mountinfo, '\n')) {
     auto dash = line.find(" - ");
     if (dash == std::string::npos) continue;
     auto pre = split(line.substr(0, dash), ' ');
     auto post = split(line.substr(dash + 3), ' ');
     if (pre.size() < 5 || post.size() < 3) continue;
-    if (post[0] != "cgroup" && post[0] != "cgroup2") continue;
-    mounts.push_back({unescape(pre[3]), unescape(pre[4]), post[0], post[2]});
+    all.push_back({unescape(pre[3]), unescape(pre[4]), post[0], post[2]});
+  }
+  // A cgroup mount that a later mount covers (on the same point or a parent of it, such as
+  // an empty tmpfs over /sys/fs/cgroup/unified) is not reachable: skip it.
+  std::vector<MountLine> mounts;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (all[i].fstype != "cgroup" && all[i].fstype != "cgroup2") continue;
+    bool covered = false;
+    for (size_t j = i + 1; j < all.size() && !covered; ++j) {
+      covered = all[j].point == all[i].point || all[i].point.starts_with(all[j].point + "/");
+    }
+    if (!covered) mounts.push_back(all[i]);
   }
   std::vector<Hierarchy> out;
   for (const auto& line : split(proc_cgroup, '\n')) {

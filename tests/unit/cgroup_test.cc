@@ -85,6 +85,19 @@ TEST(DiscoverFrom, HybridHost) {
   expect_hierarchy(hs[8], "/sys/fs/cgroup/unified", "cgroup2", "rw,nsdelegate", "", scope);
 }
 
+TEST(DiscoverFrom, CoveredMountsAreSkipped) {
+  // crun's trick on hybrid hosts: an empty tmpfs over /sys/fs/cgroup/unified hides the v2
+  // hierarchy, so the process sees v1 only.
+  std::string mi = std::string(kHybridMountinfo) +
+                   "70 34 0:60 / /sys/fs/cgroup/unified rw,relatime - tmpfs none rw\n";
+  auto hs = discover_from(kHybridProcCgroup, mi);
+  ASSERT_EQ(hs.size(), 8u);
+  for (const auto& h : hs) EXPECT_NE(h.fstype, "cgroup2") << h.mountpoint;
+  // A tmpfs over the whole tree hides every hierarchy.
+  mi = std::string(kHybridMountinfo) + "71 24 0:61 / /sys/fs/cgroup rw,relatime - tmpfs none rw\n";
+  EXPECT_TRUE(discover_from(kHybridProcCgroup, mi).empty());
+}
+
 TEST(DiscoverFrom, PureV2) {
   const char* mi =
       "25 30 0:23 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw\n"

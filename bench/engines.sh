@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The engines' view: time of `ENGINE run --rm IMG true` with nsbox, runc and crun as the
+# runtime, side by side in the same run. Engines: podman (rootful, cgroupfs), and whichever
+# of docker and containerd are installed.
+# usage: bench/engines.sh        (as root; BENCH_N=20 runs per engine and runtime)
+# env:   BENCH_N   runs timed per engine and runtime (default 20, after 2 untimed)
+#        NSBOX     nsbox binary (default build/nsbox)
+#        ENGINES   which engines (default "podman docker containerd", those installed)
+# Each engine runs with its state under a temp dir, in a network and mount namespace of its
+# own (nothing reaches the host's network or mount table), with --network none / no network,
+# and with /sys/fs/cgroup/unified masked on a hybrid host so that crun 1.8 (which refuses the
+# hybrid layout) runs too; every runtime sees the same cgroup v1 tree.
+set -euo pipefail
+export LC_ALL=C
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+N=${BENCH_N:-20}
+NSBOX=$(readlink -f "${NSBOX:-$REPO/build/nsbox}")
+ENGINES=${ENGINES:-podman docker containerd}
+[[ $(id -u) == 0 ]] || { echo "bench: must run as root" >&2; exit 1; }
+[[ -x $NSBOX ]] || { echo "bench: no nsbox at $NSBOX (build first)" >&2; exit 1; }
+declare -A RT=([nsbox]=$NSBOX [runc]=$(command -v runc || true) [crun]=$(command -v crun || true))
+
+TMP=$(mktemp -d /tmp/nsbox-engines.XXXXXX)
+HOLDER=
+cleanup() {
+  set +e
+  [[ -z $HOLDER ]] || { in_ns sh -c "$STOP_ALL" >/dev/null 2>&1; kill -KILL "$HOLDER"; wait "$HOLDER"; } 2>/dev/null
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+STOP_ALL=:
+
+# One holder process keeps a network and mount namespace for everything below.
+unshare --net --mount --propagation private -- sh -c '
+  mount -t tmpfs none /run && mount -t tmpfs none /var/lib && mkdir /run/netns /var/lib/cni &&
+  if [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
+    mount -t tmpfs none /sys/fs/cgroup/unified; fi &&
+  ip link set lo up && exec sleep infinity' &
+HOLDER=$!
+for _ in $(seq 100); do [[ $(cat /proc/$HOLDER/comm 2>/dev/null) == sleep ]] && break; sleep 0.05; done
+in_ns() { nsenter -t "$HOLDER" -n -m "$@"; }
+
+# time_runs LABEL CMD...: N timed runs (after 2 untimed); prints the mean in ms.
+time_runs() {
+  local i t0 t1 sum=0
+  shift  # the label
+  for i in 1 2; do "$@" >/dev/null 2>"$TMP/err" || { cat "$TMP/err" >&2; return 1; }; done
+  for ((i = 0; i < N; i++)); do
+    t0=${EPOCHREALTIME/./}
+    "$@" >/dev/null 2>&1 || return 1
+    t1=${EPOCHREALTIME/./}
+    sum=$((sum + t1 - t0))
+  done
+  awk -v s="$sum" -v n="$N" 'BEGIN { printf "%.1f", s / n / 1000 }'
+}
+
+declare -A MS
+row() {  # engine: one line of means and ratios
+  local e=$1 r out=""
+  for r in nsbox runc crun; do out+=$(printf ' %10s' "${MS[$e.$r]:-failed}"); done
+  local ratio=""
+  for r in runc crun; do
+    if [[ ${MS[$e.nsbox]:-} =~ ^[0-9.]+$ && ${MS[$e.$r]:-} =~ ^[0-9.]+$ ]]; then
+      ratio+=$(awk -v a="${MS[$e.nsbox]}" -v b="${MS[$e.$r]}" 'BEGIN { printf "  nsbox/%s %.2f", "'"$r"'", a / b }')
+    fi
+  done
+  printf '%-11s%s%s\n' "$e" "$out" "$ratio"
+}
+
+tar -C "$("$REPO/scripts/mkrootfs.sh" "$TMP/rootfs" >/dev/null && echo "$TMP/rootfs")" -c . >"$TMP/rootfs.tar"
+
+bench_podman() {
+  command -v podman >/dev/null || return 1
+  local d=$TMP/podman r
+  mkdir -p "$d"
+  cat >"$d/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+tmp_dir = "$d/tmp"
+runtime_supports_json = ["crun", "runc", "nsbox"]
+[engine.runtimes]
+nsbox = ["$NSBOX"]
+EOF
+  pm() { in_ns env CONTAINERS_CONF="$d/containers.conf" podman --root "$d/storage" --runroot "$d/run" "$@"; }
+  STOP_ALL="CONTAINERS_CONF=$d/containers.conf podman --root $d/storage --runroot $d/run rm -a -f -t 0; CONTAINERS_CONF=$d/containers.conf podman --root $d/storage --runroot $d/run rmi -a -f"
+  pm import -q - localhost/nsbox-bench <"$TMP/rootfs.tar" >/dev/null
+  for r in nsbox runc crun; do
+    [[ -n ${RT[$r]} ]] || continue
+    MS[podman.$r]=$(time_runs "podman/$r" pm --runtime "${RT[$r]}" run --rm --network none localhost/nsbox-bench true) ||
+      MS[podman.$r]=failed
+  done
+  pm rm -a -f -t 0 >/dev/null 2>&1 || true
+  pm rmi -a -f >/dev/null 2>&1 || true
+  find /sys/fs/cgroup -depth -path "*/libpod_parent*" -type d -exec rmdir {} + 2>/dev/null || true
+}
+
+echo "== engines: ENGINE run --rm IMG true, N=$N per engine and runtime (+2 untimed), mean ms =="
+echo "machine:  $(nproc) CPUs, kernel $(uname -r); nsbox $("$NSBOX" --version | head -1 | awk '{print $3}'), $(runc --version 2>/dev/null | head -1), $(crun --version 2>/dev/null | head -1)"
+printf '%-11s %10s %10s %10s\n' engine nsbox runc crun
+for e in $ENGINES; do
+  case $e in
+    podman) bench_podman && row podman || echo "podman     not installed" ;;
+    *) echo "$e: not measured by this script yet" ;;
+  esac
+done
