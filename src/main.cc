@@ -33,7 +33,8 @@ void print_help() {
       "  --debug                 log debug messages\n"
       "  --systemd-cgroup        use the systemd cgroup driver (not supported yet)\n"
       "  --version, -v           print the version\n"
-      "  --help, -h              print this help\n");
+      "  --help, -h              print this help\n"
+      "\n`nsbox help COMMAND` or `nsbox COMMAND --help` prints the help of a command.\n");
 }
 
 // As runc: an ordinary user keeps its state in $XDG_RUNTIME_DIR/nsbox, and so does the root

@@ -2,6 +2,18 @@
 
 namespace nsbox::cli {
 
+std::string flag_synopsis(const FlagSpec& f) {
+  std::string out;
+  for (bool short_names : {true, false}) {
+    for (const auto& n : f.names) {
+      if ((n.size() == 1) != short_names) continue;
+      out += (out.empty() ? "" : ", ") + std::string(n.size() == 1 ? "-" : "--") + n;
+    }
+  }
+  if (f.takes_value) out += " " + (f.value_name.empty() ? std::string("VALUE") : f.value_name);
+  return out;
+}
+
 Result<Parsed> parse(const std::vector<std::string>& argv, const std::vector<FlagSpec>& specs,
                      bool interspersed) {
   Parsed p;

@@ -14,7 +14,12 @@ namespace nsbox::cli {
 struct FlagSpec {
   std::vector<std::string> names;  // first is the canonical one: {"bundle", "b"}
   bool takes_value = false;
+  std::string value_name = {};  // the value's placeholder in the help: "DIR"
+  std::string help = {};        // one line for the command's --help
 };
+
+// "-b, --bundle DIR": the flag's names, short ones first, and its value placeholder.
+std::string flag_synopsis(const FlagSpec& f);
 
 struct Parsed {
   std::map<std::string, std::vector<std::string>> values;  // canonical name -> each occurrence

@@ -4,12 +4,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <limits>
-#include <map>
-#include <type_traits>
-
 #include <cstdio>
 #include <iostream>
+#include <limits>
+#include <map>
+#include <optional>
+#include <type_traits>
 
 #include "base/fs.h"
 #include "base/log.h"
@@ -28,16 +28,19 @@ int report(const Error& e) {
   return 1;
 }
 
-// Parse `args` for a verb; prints the error and returns false on bad usage.
-bool parse_or_report(const std::vector<std::string>& args, const std::vector<FlagSpec>& specs,
-                     Parsed& out, bool interspersed = true) {
-  auto p = parse(args, specs, interspersed);
-  if (!p) {
-    report(p.error());
-    return false;
+// Parse `args` with the verb's flag table in commands(), the one its help lists. Returns the
+// verb's exit status when it is done: 1 on bad usage (reported), 0 once --help is printed.
+std::optional<int> parse_verb(const char* verb, const std::vector<std::string>& args, Parsed& out,
+                              bool interspersed = true) {
+  const Command* c = find_command(verb);
+  auto p = parse(args, *c->flags, interspersed);
+  if (!p) return report(p.error());
+  if (p->flag("help")) {
+    std::fputs(help_text(*c).c_str(), stdout);
+    return 0;
   }
   out = std::move(*p);
-  return true;
+  return std::nullopt;
 }
 
 bool want_args(const Parsed& p, const char* verb, size_t min, size_t max) {
@@ -50,22 +53,101 @@ bool want_args(const Parsed& p, const char* verb, size_t min, size_t max) {
   return true;
 }
 
-const FlagSpec kHelp{{"help", "h"}};
+// Each verb's flags: what its parser accepts and what its --help lists.
+const FlagSpec kHelp{{"help", "h"}, false, "", "print this help"};
+const FlagSpec kConsoleSocket{{"console-socket"},
+                              true,
+                              "PATH",
+                              "unix socket to pass the master of the process's terminal to"};
+const FlagSpec kPidFile{{"pid-file"}, true, "FILE", "write the process's pid to FILE"};
+const FlagSpec kPreserveFds{
+    {"preserve-fds"}, true, "N", "pass N more file descriptors (3 and up) to the process"};
+const FlagSpec kDetach{
+    {"detach", "d"}, false, "", "do not wait for the process, return once it started"};
 
 const std::vector<FlagSpec> kCreateFlags = {
-    {{"bundle", "b"}, true}, {{"console-socket"}, true}, {{"pid-file"}, true},
-    {{"no-pivot"}},          {{"no-new-keyring"}},       {{"preserve-fds"}, true},
+    {{"bundle", "b"},
+     true,
+     "DIR",
+     "the bundle: config.json and rootfs (default: current directory)"},
+    kConsoleSocket,
+    kPidFile,
+    {{"no-pivot"}, false, "", "enter the root filesystem without pivot_root (for a ramfs root)"},
+    {{"no-new-keyring"},
+     false,
+     "",
+     "keep the caller's session keyring, make none for the container"},
+    kPreserveFds,
     kHelp};
 
-std::vector<FlagSpec> run_flags() {
+const std::vector<FlagSpec> kRunFlags = [] {
   auto f = kCreateFlags;
-  f.push_back({{"detach", "d"}});
-  f.push_back({{"keep"}});
-  f.push_back({{"no-subreaper"}});
+  f.insert(f.end() - 1,
+           {kDetach,
+            {{"keep"}, false, "", "accepted as runc's; ignored (the container is deleted)"},
+            {{"no-subreaper"}, false, "", "accepted as runc's; ignored (run always reaps)"}});
   return f;
-}
+}();
 
-bool help_requested(const Parsed& p, const char* name);
+const std::vector<FlagSpec> kHelpOnly = {kHelp};
+const std::vector<FlagSpec> kKillFlags = {
+    {{"all", "a"}, false, "", "signal every process of the container, not only its init"}, kHelp};
+const std::vector<FlagSpec> kDeleteFlags = {
+    {{"force", "f"}, false, "", "kill the container first if it is still running"}, kHelp};
+const std::vector<FlagSpec> kListFlags = {
+    {{"format", "f"}, true, "table|json", "output format (default table)"},
+    {{"quiet", "q"}, false, "", "print the container ids only"},
+    kHelp};
+const std::vector<FlagSpec> kSpecFlags = {
+    {{"bundle", "b"}, true, "DIR", "where to write config.json (default: current directory)"},
+    {{"rootless"}, false, "", "for an ordinary user: a user namespace mapping their ids"},
+    kHelp};
+const std::vector<FlagSpec> kPsFlags = {
+    {{"format", "f"}, true, "table|json", "ps(1)'s table (default) or a JSON array of the pids"},
+    kHelp};
+const std::vector<FlagSpec> kEventsFlags = {
+    {{"stats"}, false, "", "print the statistics once and exit"},
+    {{"interval"}, true, "DURATION", "time between statistics records (default 5s)"},
+    kHelp};
+
+const std::vector<FlagSpec> kUpdateFlags = {
+    {{"resources", "r"}, true, "FILE", "linux.resources JSON to apply (- for stdin)"},
+    {{"memory"}, true, "BYTES", "memory limit (sizes as 512k, 64m, 1g; -1 for none)"},
+    {{"memory-reservation"}, true, "BYTES", "memory soft limit"},
+    {{"memory-swap"}, true, "BYTES", "memory plus swap limit"},
+    {{"kernel-memory"}, true, "BYTES", "kernel memory limit (cgroup v1 only)"},
+    {{"kernel-memory-tcp"}, true, "BYTES", "kernel TCP buffer limit (cgroup v1 only)"},
+    {{"cpu-share", "cpu-shares"}, true, "N", "relative CPU weight"},
+    {{"cpu-quota"}, true, "USEC", "CPU time allowed in each period"},
+    {{"cpu-period"}, true, "USEC", "length of the CPU quota period"},
+    {{"cpu-rt-runtime"}, true, "USEC", "real-time CPU time allowed in each real-time period"},
+    {{"cpu-rt-period"}, true, "USEC", "length of the real-time period"},
+    {{"cpuset-cpus"}, true, "LIST", "CPUs the container may run on (0-3,7)"},
+    {{"cpuset-mems"}, true, "LIST", "memory nodes the container may use"},
+    {{"pids-limit"}, true, "N", "maximum number of processes (-1 for none)"},
+    {{"blkio-weight"}, true, "N", "relative block I/O weight (10 to 1000)"},
+    {{"l3-cache-schema"}, true, "SCHEMA", "Intel RDT L3 cache schema (refused: no RDT)"},
+    {{"mem-bw-schema"}, true, "SCHEMA", "Intel RDT memory bandwidth schema (refused: no RDT)"},
+    kHelp};
+
+const std::vector<FlagSpec> kExecFlags = {
+    {{"process", "p"}, true, "FILE", "the process to run, as a config.json \"process\" object"},
+    {{"tty", "t"}, false, "", "give the process a terminal"},
+    kConsoleSocket,
+    kDetach,
+    kPidFile,
+    {{"cwd"}, true, "DIR", "working directory in the container"},
+    {{"env", "e"}, true, "NAME=VALUE", "set an environment variable (repeatable)"},
+    {{"user", "u"}, true, "UID[:GID]", "user (and group) to run as"},
+    {{"additional-gids", "g"}, true, "GID", "add a supplementary group (repeatable)"},
+    {{"cap", "c"}, true, "CAP", "add a capability, as CAP_SYS_ADMIN (repeatable)"},
+    {{"no-new-privs"}, false, "", "set no_new_privs: execve cannot gain privileges"},
+    {{"apparmor"}, true, "PROFILE", "AppArmor profile of the process"},
+    {{"process-label"}, true, "LABEL", "SELinux label of the process"},
+    kPreserveFds,
+    {{"cgroup"}, true, "[CONTROLLER:]PATH", "run in this sub-cgroup of the container's cgroup"},
+    {{"ignore-paused"}, false, "", "allow exec in a paused container"},
+    kHelp};
 
 Result<runtime::CreateOptions> create_options(const Parsed& p) {
   runtime::CreateOptions o;
@@ -87,8 +169,7 @@ Result<runtime::CreateOptions> create_options(const Parsed& p) {
 
 int cmd_create(const runtime::Globals& g, const std::vector<std::string>& args) {
   Parsed p;
-  if (!parse_or_report(args, kCreateFlags, p)) return 1;
-  if (help_requested(p, "create")) return 0;
+  if (auto rc = parse_verb("create", args, p)) return *rc;
   if (!want_args(p, "create", 1, 1)) return 1;
   auto o = create_options(p);
   if (!o) return report(o.error());
@@ -98,8 +179,7 @@ int cmd_create(const runtime::Globals& g, const std::vector<std::string>& args) 
 
 int cmd_run(const runtime::Globals& g, const std::vector<std::string>& args) {
   Parsed p;
-  if (!parse_or_report(args, run_flags(), p)) return 1;
-  if (help_requested(p, "run")) return 0;
+  if (auto rc = parse_verb("run", args, p)) return *rc;
   if (!want_args(p, "run", 1, 1)) return 1;
   auto o = create_options(p);
   if (!o) return report(o.error());
@@ -109,8 +189,7 @@ int cmd_run(const runtime::Globals& g, const std::vector<std::string>& args) {
 
 int cmd_start(const runtime::Globals& g, const std::vector<std::string>& args) {
   Parsed p;
-  if (!parse_or_report(args, {kHelp}, p)) return 1;
-  if (help_requested(p, "start")) return 0;
+  if (auto rc = parse_verb("start", args, p)) return *rc;
   if (!want_args(p, "start", 1, 1)) return 1;
   auto r = runtime::start(g, p.args[0]);
   return r ? 0 : report(r.error());
@@ -118,8 +197,7 @@ int cmd_start(const runtime::Globals& g, const std::vector<std::string>& args) {
 
 int cmd_state(const runtime::Globals& g, const std::vector<std::string>& args) {
   Parsed p;
-  if (!parse_or_report(args, {kHelp}, p)) return 1;
-  if (help_requested(p, "state")) return 0;
+  if (auto rc = parse_verb("state", args, p)) return *rc;
   if (!want_args(p, "state", 1, 1)) return 1;
   auto r = runtime::state(g, p.args[0]);
   if (!r) return report(r.error());
@@ -129,8 +207,7 @@ int cmd_state(const runtime::Globals& g, const std::vector<std::string>& args) {
 
 int cmd_kill(const runtime::Globals& g, const std::vector<std::string>& args) {
   Parsed p;
-  if (!parse_or_report(args, {{{"all", "a"}}, kHelp}, p)) return 1;
-  if (help_requested(p, "kill")) return 0;
+  if (auto rc = parse_verb("kill", args, p)) return *rc;
   if (!want_args(p, "kill", 1, 2)) return 1;
   auto sig = runtime::parse_signal(p.args.size() > 1 ? p.args[1] : "SIGTERM");
   if (!sig) return report(sig.error());
@@ -140,8 +217,7 @@ int cmd_kill(const runtime::Globals& g, const std::vector<std::string>& args) {
 
 int cmd_delete(const runtime::Globals& g, const std::vector<std::string>& args) {
   Parsed p;
-  if (!parse_or_report(args, {{{"force", "f"}}, kHelp}, p)) return 1;
-  if (help_requested(p, "delete")) return 0;
+  if (auto rc = parse_verb("delete", args, p)) return *rc;
   if (!want_args(p, "delete", 1, 1)) return 1;
   auto r = runtime::remove(g, p.args[0], p.flag("force"));
   return r ? 0 : report(r.error());
@@ -149,8 +225,7 @@ int cmd_delete(const runtime::Globals& g, const std::vector<std::string>& args) 
 
 int cmd_list(const runtime::Globals& g, const std::vector<std::string>& args) {
   Parsed p;
-  if (!parse_or_report(args, {{{"format", "f"}, true}, {{"quiet", "q"}}, kHelp}, p)) return 1;
-  if (help_requested(p, "list")) return 0;
+  if (auto rc = parse_verb("list", args, p)) return *rc;
   if (!want_args(p, "list", 0, 0)) return 1;
   auto r = runtime::list(g, p.get("format", "table"), p.flag("quiet"));
   if (!r) return report(r.error());
@@ -160,8 +235,7 @@ int cmd_list(const runtime::Globals& g, const std::vector<std::string>& args) {
 
 int cmd_spec(const runtime::Globals&, const std::vector<std::string>& args) {
   Parsed p;
-  if (!parse_or_report(args, {{{"bundle", "b"}, true}, {{"rootless"}}, kHelp}, p)) return 1;
-  if (help_requested(p, "spec")) return 0;
+  if (auto rc = parse_verb("spec", args, p)) return *rc;
   if (!want_args(p, "spec", 0, 0)) return 1;
   std::string path = p.get("bundle", ".") + "/config.json";
   if (fs::exists(path)) return report(Error(0, "File " + path + " exists. Remove it first."));
@@ -171,8 +245,7 @@ int cmd_spec(const runtime::Globals&, const std::vector<std::string>& args) {
 
 int cmd_pause(const runtime::Globals& g, const std::vector<std::string>& args) {
   Parsed p;
-  if (!parse_or_report(args, {kHelp}, p)) return 1;
-  if (help_requested(p, "pause")) return 0;
+  if (auto rc = parse_verb("pause", args, p)) return *rc;
   if (!want_args(p, "pause", 1, 1)) return 1;
   auto r = runtime::pause(g, p.args[0]);
   return r ? 0 : report(r.error());
@@ -180,8 +253,7 @@ int cmd_pause(const runtime::Globals& g, const std::vector<std::string>& args) {
 
 int cmd_resume(const runtime::Globals& g, const std::vector<std::string>& args) {
   Parsed p;
-  if (!parse_or_report(args, {kHelp}, p)) return 1;
-  if (help_requested(p, "resume")) return 0;
+  if (auto rc = parse_verb("resume", args, p)) return *rc;
   if (!want_args(p, "resume", 1, 1)) return 1;
   auto r = runtime::resume(g, p.args[0]);
   return r ? 0 : report(r.error());
@@ -190,8 +262,7 @@ int cmd_resume(const runtime::Globals& g, const std::vector<std::string>& args) 
 int cmd_ps(const runtime::Globals& g, const std::vector<std::string>& args) {
   Parsed p;
   // Everything after the id is for ps(1): stop parsing our flags there.
-  if (!parse_or_report(args, {{{"format", "f"}, true}, kHelp}, p, false)) return 1;
-  if (help_requested(p, "ps")) return 0;
+  if (auto rc = parse_verb("ps", args, p, false)) return *rc;
   if (p.args.empty()) return want_args(p, "ps", 1, 1) ? 0 : 1;
   auto pids = runtime::pids(g, p.args[0]);
   if (!pids) return report(pids.error());
@@ -276,8 +347,7 @@ Result<int> parse_duration_ms(const std::string& s) {
 
 int cmd_events(const runtime::Globals& g, const std::vector<std::string>& args) {
   Parsed p;
-  if (!parse_or_report(args, {{{"stats"}}, {{"interval"}, true}, kHelp}, p)) return 1;
-  if (help_requested(p, "events")) return 0;
+  if (auto rc = parse_verb("events", args, p)) return *rc;
   if (!want_args(p, "events", 1, 1)) return 1;
   auto ms = parse_duration_ms(p.get("interval", "5s"));
   if (!ms) return report(Error(0, "--interval: " + ms.error().what()));
@@ -320,16 +390,8 @@ Result<T> parse_number(const std::string& flag, const std::string& s) {
 }
 
 int cmd_update(const runtime::Globals& g, const std::vector<std::string>& args) {
-  const std::vector<FlagSpec> flags = {
-      {{"resources", "r"}, true}, {{"memory"}, true}, {{"memory-reservation"}, true},
-      {{"memory-swap"}, true}, {{"kernel-memory"}, true}, {{"kernel-memory-tcp"}, true},
-      {{"cpu-share", "cpu-shares"}, true}, {{"cpu-quota"}, true}, {{"cpu-period"}, true},
-      {{"cpu-rt-runtime"}, true}, {{"cpu-rt-period"}, true}, {{"cpuset-cpus"}, true},
-      {{"cpuset-mems"}, true}, {{"pids-limit"}, true}, {{"blkio-weight"}, true},
-      {{"l3-cache-schema"}, true}, {{"mem-bw-schema"}, true}, kHelp};
   Parsed p;
-  if (!parse_or_report(args, flags, p)) return 1;
-  if (help_requested(p, "update")) return 0;
+  if (auto rc = parse_verb("update", args, p)) return *rc;
   if (!want_args(p, "update", 1, 1)) return 1;
   if (p.has("l3-cache-schema") || p.has("mem-bw-schema")) {
     return report(Error(0, "--l3-cache-schema/--mem-bw-schema: Intel RDT is not supported by nsbox"));
@@ -388,17 +450,9 @@ int cmd_update(const runtime::Globals& g, const std::vector<std::string>& args) 
 }
 
 int cmd_exec(const runtime::Globals& g, const std::vector<std::string>& args) {
-  const std::vector<FlagSpec> flags = {
-      {{"process", "p"}, true},   {{"tty", "t"}},          {{"console-socket"}, true},
-      {{"detach", "d"}},          {{"pid-file"}, true},    {{"cwd"}, true},
-      {{"env", "e"}, true},       {{"user", "u"}, true},   {{"additional-gids", "g"}, true},
-      {{"cap", "c"}, true},       {{"no-new-privs"}},      {{"apparmor"}, true},
-      {{"process-label"}, true},  {{"preserve-fds"}, true}, {{"cgroup"}, true},
-      {{"ignore-paused"}},        kHelp};
   Parsed p;
   // Flags end at the container id: what follows is the command and its own flags.
-  if (!parse_or_report(args, flags, p, false)) return 1;
-  if (help_requested(p, "exec")) return 0;
+  if (auto rc = parse_verb("exec", args, p, false)) return *rc;
   if (p.args.empty()) return want_args(p, "exec", 1, 1) ? 0 : 1;
   runtime::ExecOptions o;
   o.id = p.args[0];
@@ -436,53 +490,181 @@ int cmd_exec(const runtime::Globals& g, const std::vector<std::string>& args) {
 
 int cmd_features(const runtime::Globals&, const std::vector<std::string>& args) {
   Parsed p;
-  if (!parse_or_report(args, {kHelp}, p, true)) return 1;
-  if (help_requested(p, "features")) return 0;
+  if (auto rc = parse_verb("features", args, p)) return *rc;
   if (!want_args(p, "features", 0, 0)) return 1;
   std::fputs(runtime::features_json().c_str(), stdout);
   return 0;
 }
 
-int not_yet(const char* verb) {
+int cmd_help(const runtime::Globals&, const std::vector<std::string>& args) {
+  Parsed p;
+  if (auto rc = parse_verb("help", args, p)) return *rc;
+  if (!want_args(p, "help", 0, 1)) return 1;
+  if (p.args.empty()) {
+    std::fputs(help_text(*find_command("help")).c_str(), stdout);
+    std::printf("\nCOMMANDS\n");
+    for (const auto& c : commands()) std::printf("    %-11s %s\n", c.name, c.summary);
+    return 0;
+  }
+  const Command* c = find_command(p.args[0]);
+  if (c == nullptr) return report(Error(0, "help: unknown command \"" + p.args[0] + "\""));
+  std::fputs(help_text(*c).c_str(), stdout);
+  return 0;
+}
+
+// A verb nsbox does not have yet: its help says so, anything else fails.
+int not_yet(const char* verb, const std::vector<std::string>& args) {
+  if (auto p = parse(args, kHelpOnly, true); p && p->flag("help")) {
+    std::fputs(help_text(*find_command(verb)).c_str(), stdout);
+    return 0;
+  }
   log::error(std::string(verb) + ": not implemented by this nsbox version");
   return 1;
 }
 
+int cmd_checkpoint(const runtime::Globals&, const std::vector<std::string>& args) {
+  return not_yet("checkpoint", args);
+}
+
+int cmd_restore(const runtime::Globals&, const std::vector<std::string>& args) {
+  return not_yet("restore", args);
+}
+
 const std::vector<Command> kCommands = {
-    {"create", "create [command options] <container-id>", "create a container", cmd_create},
-    {"start", "start <container-id>", "start the user process of a created container", cmd_start},
+    {"create", "create [command options] <container-id>", "create a container",
+     "Set up a container from a bundle: its namespaces, cgroup, root filesystem and mounts, "
+     "and its init process, which waits there without running the program of config.json. "
+     "`nsbox start` runs it. The id names the container in every other command and must be "
+     "new in the state directory (--root). With process.terminal, the process gets a "
+     "terminal whose master goes to --console-socket.",
+     &kCreateFlags, cmd_create},
+    {"start", "start <container-id>", "start the user process of a created container",
+     "Let the init process of a container made by `nsbox create` execute the program of its "
+     "config.json. nsbox returns as soon as the program started; it does not wait for it to "
+     "end (see `nsbox state` and `nsbox delete`).",
+     &kHelpOnly, cmd_start},
     {"run", "run [command options] <container-id>", "create and start a container, wait for it",
-     cmd_run},
-    {"state", "state <container-id>", "print the state of a container", cmd_state},
-    {"kill", "kill [--all] <container-id> [signal]", "send a signal (default SIGTERM)", cmd_kill},
+     "Create a container and start it in one step. In the foreground (the default), nsbox "
+     "relays its terminal and the signals it gets to the container, waits for it, deletes it "
+     "and exits with its status (128+N when signal N killed it). With --detach it returns "
+     "once the container runs, and the container stays until `nsbox delete`.",
+     &kRunFlags, cmd_run},
+    {"state", "state <container-id>", "print the state of a container",
+     "Print the runtime-spec state of a container as JSON: its id, status (creating, created, "
+     "running, paused or stopped), the host pid of its init process, its bundle and its "
+     "annotations.",
+     &kHelpOnly, cmd_state},
+    {"kill", "kill [--all] <container-id> [signal]", "send a signal (default SIGTERM)",
+     "Send a signal to the init process of a container, or with --all to every process in "
+     "its cgroup. The signal is a name with or without SIG (TERM, SIGKILL), a number, or "
+     "RTMIN+N; the default is SIGTERM.",
+     &kKillFlags, cmd_kill},
     {"delete", "delete [--force] <container-id>", "delete a container and its resources",
-     cmd_delete},
-    {"list", "list [--format table|json] [--quiet]", "list the containers", cmd_list},
-    {"spec", "spec [--bundle DIR] [--rootless]", "write a default config.json", cmd_spec},
+     "Remove a created or stopped container: its state, its cgroup and anything else nsbox "
+     "made for it, and run its poststop hooks. A container that still runs is refused "
+     "unless --force, which kills it first.",
+     &kDeleteFlags, cmd_delete},
+    {"list", "list [--format table|json] [--quiet]", "list the containers",
+     "List the containers of the state directory (--root): id, init pid, status, bundle and "
+     "creation time, as a table or as JSON; with --quiet their ids only, one per line.",
+     &kListFlags, cmd_list},
+    {"spec", "spec [--bundle DIR] [--rootless]", "write a default config.json",
+     "Write a config.json with a default configuration into a bundle directory, to edit "
+     "before `nsbox create`: sh on a terminal, in a rootfs directory next to it, with the "
+     "usual namespaces, mounts and capabilities. An existing config.json is never overwritten.",
+     &kSpecFlags, cmd_spec},
     {"exec", "exec [command options] <container-id> <command> [args...]",
-     "run a process in a container", cmd_exec},
-    {"ps", "ps <container-id>", "list a container's processes", cmd_ps},
-    {"pause", "pause <container-id>", "freeze a container", cmd_pause},
-    {"resume", "resume <container-id>", "thaw a container", cmd_resume},
-    {"update", "update [command options] <container-id>", "change resource limits", cmd_update},
-    {"events", "events [--stats] <container-id>", "container events and stats", cmd_events},
-    {"features", "features", "print the runtime-spec features this build supports (JSON)", cmd_features},
+     "run a process in a container",
+     "Run one more process in a running container: it joins the container's namespaces and "
+     "cgroup and gets its security settings, with the changes the flags ask for. The command "
+     "follows the container id (flags after the id are the command's), or comes from "
+     "--process. Without --detach nsbox waits for it and exits with its status.",
+     &kExecFlags, cmd_exec},
+    {"ps", "ps [--format table|json] <container-id> [ps options...]",
+     "list a container's processes",
+     "Show the processes of a container: the lines of ps(1) output (ps -ef unless ps options "
+     "follow the container id) for the processes in its cgroup, or with --format json the "
+     "list of their host pids.",
+     &kPsFlags, cmd_ps},
+    {"pause", "pause <container-id>", "freeze a container",
+     "Freeze every process of a running container with the cgroup freezer; its status becomes "
+     "paused until `nsbox resume`.",
+     &kHelpOnly, cmd_pause},
+    {"resume", "resume <container-id>", "thaw a container",
+     "Thaw the processes of a container frozen by `nsbox pause`; its status becomes running.",
+     &kHelpOnly, cmd_resume},
+    {"update", "update [command options] <container-id>", "change resource limits",
+     "Change the cgroup limits of a running or paused container, from the flags, from a "
+     "linux.resources JSON document given with --resources, or both (the flags win). Limits "
+     "not named stay as they are.",
+     &kUpdateFlags, cmd_update},
+    {"events", "events [--stats] [--interval DURATION] <container-id>",
+     "container events and stats",
+     "Print a container's events as JSON lines until it stops: a stats record (cpu, memory, "
+     "pids, block I/O) every --interval, and an oom record when the kernel kills one of its "
+     "processes for lack of memory. With --stats, one stats record and exit.",
+     &kEventsFlags, cmd_events},
+    {"features", "features", "print the runtime-spec features this build supports (JSON)",
+     "Print the runtime-spec features document of this nsbox build: the namespaces, mount "
+     "options, capabilities, seccomp actions and other parts of config.json it implements, "
+     "for engines to see what they may ask for.",
+     &kHelpOnly, cmd_features},
     {"checkpoint", "checkpoint [command options] <container-id>", "checkpoint (not yet)",
-     [](const runtime::Globals&, const std::vector<std::string>&) { return not_yet("checkpoint"); }},
+     "Checkpoint a running container to disk. Not implemented by this version of nsbox: it "
+     "always fails.",
+     &kHelpOnly, cmd_checkpoint},
     {"restore", "restore [command options] <container-id>", "restore (not yet)",
-     [](const runtime::Globals&, const std::vector<std::string>&) { return not_yet("restore"); }},
+     "Restore a container from a checkpoint. Not implemented by this version of nsbox: it "
+     "always fails.",
+     &kHelpOnly, cmd_restore},
+    {"help", "help [command]", "print the help of a command",
+     "Print the help of a command, as `nsbox COMMAND --help` does; without one, the list of "
+     "commands (`nsbox --help` also lists the global options).",
+     &kHelpOnly, cmd_help},
 };
 
-bool help_requested(const Parsed& p, const char* name) {
-  if (!p.flag("help")) return false;
-  for (const auto& c : kCommands) {
-    if (std::string(c.name) == name) std::printf("usage: nsbox %s\n\n%s\n", c.usage, c.summary);
+// `text` filled to 80 columns with `indent` spaces before each line.
+std::string fill(const std::string& text, size_t indent) {
+  std::string out, line;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(' ', start);
+    if (end == std::string::npos) end = text.size();
+    std::string word = text.substr(start, end - start);
+    start = end + 1;
+    if (word.empty()) continue;
+    if (!line.empty() && indent + line.size() + 1 + word.size() > 80) {
+      out += std::string(indent, ' ') + line + "\n";
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
   }
-  return true;
+  if (!line.empty()) out += std::string(indent, ' ') + line + "\n";
+  return out;
 }
 
 }  // namespace
 
 const std::vector<Command>& commands() { return kCommands; }
+
+const Command* find_command(const std::string& name) {
+  for (const auto& c : kCommands) {
+    if (name == c.name) return &c;
+  }
+  return nullptr;
+}
+
+std::string help_text(const Command& c) {
+  std::string out = std::string("usage: nsbox ") + c.usage + "\n\nNAME\n    nsbox " + c.name +
+                    " - " + c.summary + "\n\nDESCRIPTION\n" + fill(c.description, 4) +
+                    "\nOPTIONS\n";
+  constexpr size_t kColumn = 32;  // where the flags' descriptions start
+  for (const auto& f : *c.flags) {
+    std::string left = "    " + flag_synopsis(f);
+    std::string help = fill(f.help, kColumn);
+    out += left.size() < kColumn ? left + help.substr(left.size()) : left + "\n" + help;
+  }
+  return out;
+}
 
 }  // namespace nsbox::cli

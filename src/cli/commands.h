@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/args.h"
 #include "runtime/container.h"
 
 namespace nsbox::cli {
@@ -12,9 +13,14 @@ struct Command {
   const char* name;
   const char* usage;    // "create [command options] <container-id>"
   const char* summary;  // one line for --help
+  const char* description;             // a paragraph for the command's --help
+  const std::vector<FlagSpec>* flags;  // what the command's parser accepts and its help lists
   int (*run)(const runtime::Globals& g, const std::vector<std::string>& args);
 };
 
 const std::vector<Command>& commands();
+const Command* find_command(const std::string& name);  // nullptr if there is none
+// `nsbox CMD --help`: usage line, NAME, DESCRIPTION and OPTIONS from the command's flag table.
+std::string help_text(const Command& c);
 
 }  // namespace nsbox::cli
