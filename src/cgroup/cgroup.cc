@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <sstream>
 
 #include "base/fs.h"
@@ -157,9 +159,13 @@ Result<> enter(const std::vector<std::string>& dirs, pid_t pid) {
 Result<> destroy(const std::vector<std::string>& dirs) {
   Result<> res;
   for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
+    // A parent we made (containerd's /<namespace> for /<namespace>/<id>) may hold other
+    // containers' cgroups by now: it goes with the last of them, no waiting, no error.
+    bool parent = std::any_of(dirs.begin(), dirs.end(),
+                              [&](const std::string& d) { return d.starts_with(*it + "/"); });
     int tries = 0;
     while (::rmdir(it->c_str()) < 0) {
-      if (errno == ENOENT) break;
+      if (errno == ENOENT || (parent && (errno == EBUSY || errno == ENOTEMPTY))) break;
       // Tasks that were just killed leave the cgroup a moment after they are reaped.
       if (errno == EBUSY && ++tries < 200) {
         ::usleep(5000);

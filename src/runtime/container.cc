@@ -389,12 +389,18 @@ Result<> start(const Globals& g, const std::string& id) {
 Result<> kill(const Globals& g, const std::string& id, int sig, bool all) {
   auto dir = TRY(ContainerDir::open(g.root, id, false));
   auto st = TRY(dir.load());
-  if (current_status(st, dir) == Status::kStopped) return fail("container not running");
+  Status status = current_status(st, dir);
+  if (status == Status::kStopped) return fail("container not running");
+  Result<> r;
   if (all) {
     for (pid_t p : cgroup_pids(st)) ::kill(p, sig);
-    return {};
+  } else {
+    r = signal_init(st, sig);
   }
-  return signal_init(st, sig);
+  // A frozen task acts on SIGKILL only once thawed: thaw, as runc does, so that the kill
+  // takes effect (containerd kills paused tasks this way).
+  if (r && sig == SIGKILL && status == Status::kPaused) thaw(st);
+  return r;
 }
 
 Result<> remove(const Globals& g, const std::string& id, bool force) {

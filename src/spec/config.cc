@@ -417,6 +417,13 @@ DeviceRule parse_device_rule(const json& j, const std::string& p) {
   return r;
 }
 
+// Docker sends 0 for every limit it does not set; runc reads 0 as "leave it alone" for
+// these, and so does nsbox (writing it would fail, or mean something else to the kernel).
+template <typename... T>
+void unset_zeros(std::optional<T>&... v) {
+  ((v && *v == 0 ? v.reset() : void()), ...);
+}
+
 Resources parse_resources_obj(const json& r, const std::string& base) {
   static const std::set<std::string> kKnown = {"memory", "cpu",     "pids",   "blockIO",
                                                "hugepageLimits", "network", "devices", "unified",
@@ -437,6 +444,7 @@ Resources parse_resources_obj(const json& r, const std::string& base) {
     ml.swappiness = get_int<uint64_t>(*m, p, "swappiness");
     if (field(*m, "disableOOMKiller") != nullptr) ml.disable_oom_killer = get_bool(*m, p, "disableOOMKiller");
     if (field(*m, "useHierarchy") != nullptr) ml.use_hierarchy = get_bool(*m, p, "useHierarchy");
+    unset_zeros(ml.limit, ml.reservation, ml.swap, ml.kernel, ml.kernel_tcp);
     res.memory = ml;
   }
   if (const json* c = get_object(r, base, "cpu")) {
@@ -451,6 +459,7 @@ Resources parse_resources_obj(const json& r, const std::string& base) {
     cl.cpus = get_string(*c, p, "cpus");
     cl.mems = get_string(*c, p, "mems");
     cl.idle = get_int<int64_t>(*c, p, "idle");
+    unset_zeros(cl.shares, cl.quota, cl.period, cl.realtime_runtime, cl.realtime_period);
     res.cpu = cl;
   }
   if (const json* pj = get_object(r, base, "pids")) {
@@ -466,6 +475,7 @@ Resources parse_resources_obj(const json& r, const std::string& base) {
     bl.write_bps = parse_list<ThrottleDevice>(*b, p, "throttleWriteBpsDevice", parse_throttle);
     bl.read_iops = parse_list<ThrottleDevice>(*b, p, "throttleReadIOPSDevice", parse_throttle);
     bl.write_iops = parse_list<ThrottleDevice>(*b, p, "throttleWriteIOPSDevice", parse_throttle);
+    unset_zeros(bl.weight, bl.leaf_weight);
     res.block_io = bl;
   }
   res.hugepages = parse_list<HugepageLimit>(r, base, "hugepageLimits", parse_hugepage);

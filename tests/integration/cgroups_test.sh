@@ -995,7 +995,7 @@ test_bad_pids_limit_refused() {
 }
 
 test_bad_cpu_quota_refused() {
-  cg_bad badquota "linux.resources.cpu.quota" '{"cpu": {"quota": 0}}'
+  cg_bad badquota "linux.resources.cpu.quota" '{"cpu": {"quota": -2}}'
 }
 
 test_bad_blkio_weight_refused() {

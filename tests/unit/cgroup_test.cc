@@ -222,6 +222,17 @@ TEST_F(CgroupTreeTest, CreateMakesMissingLevelsAndDestroyRemovesExactlyThem) {
   EXPECT_TRUE(is_dir(dir_ / "h2"));
 }
 
+TEST_F(CgroupTreeTest, AParentWeMadeThatOthersNowUseStays) {
+  // containerd: /ns/a made /ns; /ns/b came later. Deleting a must neither fail nor wait.
+  auto a = create({hier("h1")}, "/ns/a");
+  ASSERT_TRUE(a) << a.error().what();
+  dir_.mkdir("h1/ns/b");
+  auto r = destroy(a->created);
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_FALSE(exists(dir_ / "h1/ns/a"));
+  EXPECT_TRUE(is_dir(dir_ / "h1/ns/b"));
+}
+
 TEST_F(CgroupTreeTest, RelativePathGoesBelowOwnCgroup) {
   dir_.mkdir("h1/user.slice");
   auto pl = create({hier("h1", "/user.slice")}, "nsbox/deep/c1");

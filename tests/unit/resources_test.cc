@@ -68,6 +68,24 @@ TEST(ParseResources, DeviceRulesAloneAreNotLimits) {
   EXPECT_FALSE(r->has_limits());
 }
 
+TEST(ParseResources, DockersZerosMeanUnset) {
+  // What docker sends for a container without limits, and with `docker update --memory`.
+  auto r = spec::parse_resources(
+      R"({"memory": {"limit": 67108864, "reservation": 0, "swap": 0, "kernel": 0, "kernelTCP": 0},
+          "cpu": {"shares": 0, "quota": 0, "period": 0, "realtimeRuntime": 0, "realtimePeriod": 0},
+          "blockIO": {"weight": 0, "leafWeight": 0}})",
+      "c.json", "linux.resources");
+  ASSERT_TRUE(r) << r.error().what();
+  ASSERT_TRUE(r->memory);
+  EXPECT_EQ(r->memory->limit, std::optional<int64_t>(67108864));
+  EXPECT_FALSE(r->memory->reservation || r->memory->swap || r->memory->kernel || r->memory->kernel_tcp);
+  ASSERT_TRUE(r->cpu);
+  EXPECT_FALSE(r->cpu->shares || r->cpu->quota || r->cpu->period || r->cpu->realtime_runtime ||
+               r->cpu->realtime_period);
+  ASSERT_TRUE(r->block_io);
+  EXPECT_FALSE(r->block_io->weight || r->block_io->leaf_weight);
+}
+
 TEST(ParseResources, BadValuesNameTheField) {
   struct Case {
     const char* json;
@@ -75,7 +93,7 @@ TEST(ParseResources, BadValuesNameTheField) {
   } cases[] = {
       {R"({"memory": {"limit": -5}})", "c.json: linux.resources.memory.limit: must be -1 (unlimited) or a number of bytes"},
       {R"({"pids": {"limit": -7}})", "c.json: linux.resources.pids.limit: must be -1 (unlimited) or positive"},
-      {R"({"cpu": {"quota": 0}})", "c.json: linux.resources.cpu.quota: must be -1 (unlimited) or positive"},
+      {R"({"cpu": {"quota": -2}})", "c.json: linux.resources.cpu.quota: must be -1 (unlimited) or positive"},
       {R"({"blockIO": {"weight": 5}})", "c.json: linux.resources.blockIO.weight: must be between 10 and 1000"},
       {R"({"devices": [{"type": "x"}]})", "c.json: linux.resources.devices[0].type: unknown device type \"x\" (a, c or b)"},
       {R"({"devices": [{"access": "rwx"}]})", "c.json: linux.resources.devices[0].access: unknown access \"rwx\" (r, w, m)"},
