@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages nsbox needs to build and test, only those missing.
-# usage: scripts/deps.sh [extra packages...]
+# usage: scripts/deps.sh [extra packages...]   (scripts/test.sh adds what the tests use)
 set -euo pipefail
 pkgs=(g++ cmake ninja-build pkg-config libcap-dev libseccomp-dev nlohmann-json3-dev libgtest-dev
-      busybox-static jq iproute2 util-linux procps tmux gcc libc6-dev
-      uidmap golang-github-containers-common "$@")
+      busybox-static jq iproute2 util-linux procps "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -5,7 +5,10 @@
 # Extra arguments go to ctest.
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-"$top/scripts/deps.sh"
+# The tests' own needs: C helpers, terminals, rootless ids, podman's seccomp profile, and
+# the engines they drive (podman, docker, containerd) with what those need.
+"$top/scripts/deps.sh" tmux gcc libc6-dev uidmap golang-github-containers-common \
+  podman catatonit containernetworking-plugins docker.io containerd umoci
 "$top/scripts/build.sh"
 (cd "$top/build" && ctest --output-on-failure -j2 "$@")
 if [ "${NSBOX_SKIP_VM:-0}" = 1 ]; then
