@@ -1,5 +1,8 @@
 #include "cgroup/cgroup.h"
 
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +11,7 @@
 #include <sstream>
 
 #include "base/fs.h"
+#include "base/unique_fd.h"
 
 namespace nsbox::cgroup {
 namespace {
@@ -154,6 +158,41 @@ Result<> enter(const std::vector<std::string>& dirs, pid_t pid) {
     }
   }
   return {};
+}
+
+namespace {
+
+// "0": the writer itself, into the cgroup it is already in. The writer is a bare process
+// sharing our memory (CLONE_VM, its own stack), not a thread: glibc does not know of it, so
+// the runtime may fork the container while it waits, and it makes system calls only.
+int warm(void* arg) {
+  int fd = static_cast<int>(reinterpret_cast<intptr_t>(arg));
+  (void)!::write(fd, "0", 1);
+  return 0;
+}
+
+}  // namespace
+
+AttachWarmup::AttachWarmup(const std::vector<Hierarchy>& hs) {
+  for (const auto& h : hs) {
+    if (h.fstype != "cgroup") continue;
+    std::string procs = h.mountpoint + h.own_path + (h.own_path == "/" ? "" : "/") + "cgroup.procs";
+    UniqueFd fd(::open(procs.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) continue;
+    stack_ = std::make_unique<char[]>(kStack);
+    // No exit signal: nothing of ours that waits for children sees it; finish() reaps it.
+    pid_ = ::clone(warm, stack_.get() + kStack, CLONE_VM,
+                   reinterpret_cast<void*>(static_cast<intptr_t>(fd.get())));
+    return;
+  }
+}
+
+void AttachWarmup::finish() {
+  if (pid_ > 0) {
+    while (::waitpid(pid_, nullptr, __WCLONE) < 0 && errno == EINTR) {
+    }
+  }
+  pid_ = -1;
 }
 
 Result<> destroy(const std::vector<std::string>& dirs) {

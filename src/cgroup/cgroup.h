@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,27 @@ struct Placement {
 Result<Placement> create(const std::vector<Hierarchy>& hs, const std::string& cgroups_path);
 // Move `pid` into every directory.
 Result<> enter(const std::vector<std::string>& dirs, pid_t pid);
+
+// Moving a task between v1 cgroups takes a global lock whose first taker waits for an RCU
+// grace period (7.5 ms on the development VM: most of a container's start). AttachWarmup
+// pays it at once in a helper process (a no-op move of the helper within one of our own
+// v1 cgroups) while the runtime parses, creates cgroups, clones and sets the container up;
+// the runtime's own move then waits only for what is left of that grace period, if any.
+// Nothing happens where there is no v1 hierarchy or no right to write.
+class AttachWarmup {
+ public:
+  explicit AttachWarmup(const std::vector<Hierarchy>& hs);
+  AttachWarmup(const AttachWarmup&) = delete;
+  AttachWarmup& operator=(const AttachWarmup&) = delete;
+  ~AttachWarmup() { finish(); }
+  void finish();  // reap the helper
+  bool active() const { return pid_ > 0; }
+
+ private:
+  static constexpr size_t kStack = 16384;
+  std::unique_ptr<char[]> stack_;
+  pid_t pid_ = -1;
+};
 // Remove the directories we created (deepest first); retries briefly while the last tasks exit.
 Result<> destroy(const std::vector<std::string>& dirs);
 

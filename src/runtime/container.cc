@@ -255,6 +255,11 @@ Result<Created> create(const Globals& g, const CreateOptions& o) {
     return fail(std::move(made.error()));
   }
   Defer drop_cgroups([&] { (void)cgroup::destroy(placement.created); });
+  // The v1 attach lock's grace period runs from here while limits are written and the
+  // container is cloned (cgroup.h). Not earlier: the waiting writer holds the cgroup mutex,
+  // which mkdir needs.
+  std::optional<cgroup::AttachWarmup> warmup;
+  if (!placement.leaves.empty()) warmup.emplace(hierarchies);
   // Limits are in place before the container process joins: it never runs unlimited.
   TRY(cgroup::apply(placement.leaves, cfg.linux.resources));
   // In a user namespace the devices controller refuses every write (it needs CAP_SYS_ADMIN
@@ -301,7 +306,9 @@ Result<Created> create(const Globals& g, const CreateOptions& o) {
   so.exec_listen_fd = listener.get();
   UniqueFd cgroup2_fd;
   for (const auto& leaf : placement.leaves) {
-    if (cgroup::is_cgroup2(leaf)) {
+    // CLONE_INTO_CGROUP takes the cgroup mutex, which a warming writer holds: where one
+    // runs (a v1 host), the v2 leaf is joined by a write after the clone like the others.
+    if (cgroup::is_cgroup2(leaf) && !(warmup && warmup->active())) {
       cgroup2_fd.reset(::open(leaf.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       so.cgroup2_fd = cgroup2_fd.get();
       so.cgroup2_leaf = leaf;

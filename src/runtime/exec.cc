@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "base/fs.h"
@@ -157,6 +158,12 @@ Result<std::string> exec_setup(const ExecChild& c) {
 Result<int> exec(const Globals& g, const ExecOptions& o) {
   auto dir = TRY(ContainerDir::open(g.root, o.id, false));
   auto st = TRY(dir.load());
+  // The v1 attach lock's grace period, paid while the process is prepared (cgroup.h).
+  std::optional<cgroup::AttachWarmup> warmup;
+  if (std::any_of(st.cgroup_leaves.begin(), st.cgroup_leaves.end(),
+                  [](const std::string& l) { return !cgroup::is_cgroup2(l); })) {
+    if (auto hs = cgroup::discover()) warmup.emplace(*hs);
+  }
   spec::Status status = current_status(st, dir);
   if (status == spec::Status::kStopped) return fail("cannot exec in a stopped container");
   if (status == spec::Status::kPaused && !o.ignore_paused) {
@@ -188,6 +195,9 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
   // An ordinary user holds no capability over the container's pid namespace until it is in
   // the container's user namespace, which it owns: join that first, here (rootless).
   if (::geteuid() != 0 && for_children != 0) for_children |= flags & CLONE_NEWUSER;
+  // Joining a user or time namespace wants a process whose memory no other shares: the
+  // warm-up helper (CLONE_VM) must be gone first.
+  if ((for_children & (CLONE_NEWUSER | CLONE_NEWTIME)) != 0 && warmup) warmup->finish();
   if (for_children != 0 && ::setns(pidfd.get(), for_children) < 0) {
     return fail_errno("join the container's pid namespace");
   }
@@ -198,7 +208,8 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
   UniqueFd cg2;
   std::string cg2_leaf;
   for (const auto& l : leaves) {
-    if (cgroup::is_cgroup2(l)) {
+    // CLONE_INTO_CGROUP takes the cgroup mutex, which the warming writer holds (cgroup.h).
+    if (cgroup::is_cgroup2(l) && !(warmup && warmup->active())) {
       cg2.reset(::open(l.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       cg2_leaf = l;
     }
