@@ -454,17 +454,20 @@ Result<std::string> list(const Globals& g, const std::string& format, bool quiet
     Status status;
   };
   std::vector<Row> rows;
+  std::string out;
+  if (quiet) {
+    // Ids only: no state to parse, no process to look at.
+    for (const auto& id : list_ids(g.root)) {
+      if (fs::exists(g.root + "/" + id + "/state.json")) out += id + "\n";
+    }
+    return out;
+  }
   for (const auto& id : list_ids(g.root)) {
     auto dir = ContainerDir::open(g.root, id, false);
     if (!dir) continue;
     auto st = dir->load();
     if (!st) continue;
     rows.push_back({*st, current_status(*st, *dir)});
-  }
-  std::string out;
-  if (quiet) {
-    for (const auto& r : rows) out += r.st.id + "\n";
-    return out;
   }
   if (format == "json") {
     nlohmann::ordered_json a = nlohmann::ordered_json::array();
