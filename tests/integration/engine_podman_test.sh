@@ -11,6 +11,21 @@ holder_ready() { [ "$(cat "/proc/$PM_HOLDER/comm" 2>/dev/null)" = sleep ]; }
 
 IMG=localhost/nsbox-busybox
 
+# podman_conf FILE [ENGINE_LINE [SECTION LINES...]]: a containers.conf with nsbox as podman's
+# runtime. The first extra line goes into [engine]; the rest follow as written.
+podman_conf() {
+  local f=$1
+  shift
+  {
+    printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n'
+    printf '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nruntime = "nsbox"\n'
+    printf 'runtime_supports_json = ["crun", "runc", "nsbox"]\n'
+    [ $# -eq 0 ] || { printf '%s\n' "$1"; shift; }
+    printf '[engine.runtimes]\nnsbox = ["%s"]\n' "$NSBOX"
+    [ $# -eq 0 ] || printf '%s\n' "$@"
+  } >"$f"
+}
+
 podman_setup() {
   command -v podman >/dev/null || skip "podman is not installed (Debian package podman)"
   PM_DIR=$TEST_TMP/podman
@@ -18,20 +33,8 @@ podman_setup() {
   # podman passes --log and --log-format json only to runtimes it lists here; the host
   # has no CAP_SYS_RESOURCE, so podman's default 1048576 file limit cannot be set: ask for
   # what the host allows (see test_podman_rlimit_beyond_the_hosts_is_a_clear_error).
-  cat >"$PM_DIR/containers.conf" <<EOF
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-[network]
-network_config_dir = "$PM_DIR/cni"
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-tmp_dir = "$PM_DIR/tmp"
-runtime = "nsbox"
-runtime_supports_json = ["crun", "runc", "nsbox"]
-[engine.runtimes]
-nsbox = ["$NSBOX"]
-EOF
+  podman_conf "$PM_DIR/containers.conf" "tmp_dir = \"$PM_DIR/tmp\"" "[network]" \
+    "network_config_dir = \"$PM_DIR/cni\""
   printf '#!/bin/sh\nexec nsenter -t "$(cat %s/holder)" -n -m env CONTAINERS_CONF=%s/containers.conf podman --root %s/storage --runroot %s/run --storage-driver overlay "$@"\n' \
     "$PM_DIR" "$PM_DIR" "$PM_DIR" "$PM_DIR" >"$PM_DIR/pm"
   chmod +x "$PM_DIR/pm"
@@ -184,17 +187,7 @@ test_podman_rootless_with_no_network() {
   command -v newuidmap >/dev/null || skip "newuidmap is not installed (Debian package uidmap)"
   test_user
   local conf=$TEST_TMP/rootless.conf
-  cat >"$conf" <<EOF2
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-runtime = "nsbox"
-runtime_supports_json = ["crun", "runc", "nsbox"]
-[engine.runtimes]
-nsbox = ["$NSBOX"]
-EOF2
+  podman_conf "$conf"
   chmod 644 "$conf"
   tar -C "$(shared_rootfs)" -c . >"$TEST_TMP/rootfs.tar"
   chmod 644 "$TEST_TMP/rootfs.tar"
