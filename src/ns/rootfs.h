@@ -3,6 +3,7 @@
 // RESOLVE_IN_ROOT), so a symlink in an image can never point a mount at the host.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -20,6 +21,9 @@ struct RootfsContext {
   std::vector<cgroup::Hierarchy> hierarchies;
   std::vector<std::string> cgroup_leaves;
   std::map<size_t, int> idmapped;  // mounts[] index -> detached idmapped mount (ns/idmap.h)
+  // Called before the first cgroup mount: the process must be in its cgroups (and its
+  // cgroup namespace) by then.
+  std::function<Result<>()> join_cgroups;
 };
 
 // Make the mount tree private to us and bind the rootfs onto itself.

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <functional>
 
 #include "base/fs.h"
 #include "base/unique_fd.h"
@@ -47,7 +48,7 @@ Result<> set_sysctls(const spec::Config& cfg) {
 }
 
 Result<> setup_fs(const SpawnOptions& o, int sync_fd, std::string& hook_state,
-                  const std::map<size_t, int>& idmapped) {
+                  const std::map<size_t, int>& idmapped, const std::function<Result<>()>& join_cgroups) {
   const spec::Config& cfg = *o.cfg;
   UniqueFd rootfd;
   bool own_mnt = cfg.new_ns(NsKind::kMount);
@@ -59,8 +60,10 @@ Result<> setup_fs(const SpawnOptions& o, int sync_fd, std::string& hook_state,
     ctx.hierarchies = o.hierarchies;
     ctx.cgroup_leaves = o.cgroup_leaves;
     ctx.idmapped = idmapped;
+    ctx.join_cgroups = join_cgroups;
     TRY(ns::mount_all(ctx, rootfd.get()));
   }
+  TRY(join_cgroups());
   TRY(send_msg(sync_fd, Msg::kRunHooks));
   auto m = TRY(expect_msg(sync_fd, Msg::kHooksDone));
   hook_state = m.text;
@@ -81,10 +84,14 @@ Result<std::string> setup(const SpawnOptions& o, int sync_fd, std::string& hook_
   std::map<size_t, int> idmapped;
   // Idmapped mounts made by the runtime arrive before the go-ahead.
   std::vector<UniqueFd> held;
+  bool cgroups_pending = false;
   for (;;) {
     auto m = TRY(recv_msg(sync_fd));
     if (m.type == Msg::kError) return fail(Error(m.err, m.text));
-    if (m.type == Msg::kGo) break;
+    if (m.type == Msg::kGo) {
+      cgroups_pending = m.value == 1;
+      break;
+    }
     if (m.type != Msg::kIdmappedMount) return fail("sync: unexpected message from the runtime");
     held.emplace_back(m.fd);
     idmapped[std::stoul(m.text)] = m.fd;
@@ -95,9 +102,18 @@ Result<std::string> setup(const SpawnOptions& o, int sync_fd, std::string& hook_
     if (::setresgid(0, 0, 0) < 0 && errno != EINVAL) return fail_errno("setresgid 0");
     if (::setresuid(0, 0, 0) < 0 && errno != EINVAL) return fail_errno("setresuid 0");
   }
-  if (cfg.new_ns(NsKind::kCgroup) && ::unshare(CLONE_NEWCGROUP) < 0) {
-    return fail_errno("unshare cgroup namespace");
-  }
+  // Once the runtime has moved us into our cgroups (it may still be waiting for the
+  // kernel): only then may the cgroup namespace be made, rooted there.
+  bool joined = false;
+  auto join_cgroups = [&]() -> Result<> {
+    if (joined) return {};
+    joined = true;
+    if (cgroups_pending) TRY(expect_msg(sync_fd, Msg::kCgroupsJoined));
+    if (cfg.new_ns(NsKind::kCgroup) && ::unshare(CLONE_NEWCGROUP) < 0) {
+      return fail_errno("unshare cgroup namespace");
+    }
+    return {};
+  };
   if (cfg.new_ns(NsKind::kNetwork)) TRY(net::loopback_up());
   if (!cfg.hostname.empty() && ::sethostname(cfg.hostname.data(), cfg.hostname.size()) < 0) {
     return fail_errno("sethostname");
@@ -106,7 +122,7 @@ Result<std::string> setup(const SpawnOptions& o, int sync_fd, std::string& hook_
       ::setdomainname(cfg.domainname.data(), cfg.domainname.size()) < 0) {
     return fail_errno("setdomainname");
   }
-  TRY(setup_fs(o, sync_fd, hook_state, idmapped));
+  TRY(setup_fs(o, sync_fd, hook_state, idmapped, join_cgroups));
   if (::setsid() < 0) return fail_errno("setsid");
   if (p.terminal) {
     // The master goes to the runtime, which hands it to the console socket or relays it.

@@ -286,14 +286,28 @@ Result<Spawned> spawn_container(const SpawnOptions& o) {
   for (const auto& leaf : o.cgroup_leaves) {
     if (!(into_cgroup && leaf == o.cgroup2_leaf)) to_enter.push_back(leaf);
   }
-  TRY(cgroup::enter(to_enter, out.pid));
   if (std::any_of(cfg.mounts.begin(), cfg.mounts.end(), [](const spec::Mount& m) { return m.idmap; })) {
     auto mounts = TRY(ns::make_idmapped_mounts(cfg, out.pid, cfg.bundle + "/config.json"));
     for (const auto& im : mounts) {
       TRY(send_fd(sync, Msg::kIdmappedMount, im.tree.get(), std::to_string(im.index)));
     }
   }
-  TRY(send_msg(sync, Msg::kGo));
+  // The container process starts its setup at once; joining v1 cgroups may wait for an RCU
+  // grace period (cgroup.h), so it runs meanwhile. The process waits for kCgroupsJoined
+  // before anything that needs them: its cgroup namespace and cgroup mounts (init.cc), and
+  // it cannot reach its program before the hooks, which come after this.
+  bool pending = !to_enter.empty();
+  TRY(send_msg(sync, Msg::kGo, pending ? 1 : 0));
+  if (pending) {
+    auto r = cgroup::enter(to_enter, out.pid);
+    if (r) r = send_msg(sync, Msg::kCgroupsJoined);
+    if (!r) {
+      // The process may have failed its setup meanwhile: its reason comes first.
+      auto m = recv_msg(sync);
+      if (m && m->type == Msg::kError) return fail(Error(m->err, m->text));
+      return fail(std::move(r.error()));
+    }
+  }
   for (;;) {
     auto m = TRY(recv_msg(sync));
     if (m.type == Msg::kError) return fail(Error(m.err, m.text));

@@ -22,6 +22,8 @@ enum class Msg : uint32_t {
   kConsole,       // child: the pty master rides along (SCM_RIGHTS); text = slave path
   kSeccompListener,  // child: the SCMP_ACT_NOTIFY listener rides along (SCM_RIGHTS)
   kIdmappedMount,    // parent, before kGo: a detached idmapped mount; text = mounts[] index
+  kCgroupsJoined,    // parent: the container process is in its cgroups now (after a kGo
+                     // whose value 1 said they were still pending)
 };
 
 struct SyncMsg {
