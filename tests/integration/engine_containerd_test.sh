@@ -48,6 +48,9 @@ ctrd_start() {
   local archive
   archive=$(ctrd_image_archive)
   CTRD=$TEST_TMP/containerd
+  # containerd 1.6 keeps shim sockets in /run/containerd whatever its config says: if the
+  # test makes that directory, the test removes it.
+  [ -e /run/containerd ] && CTRD_RUN_EXISTED=1 || CTRD_RUN_EXISTED=0
   SOCK=$CTRD/containerd.sock
   NS=nsbox-t$$
   RUNC_ROOT=$TEST_TMP/runc
@@ -154,6 +157,9 @@ ctrd_stop() {
     xargs -r -n1 umount -l 2>/dev/null || true
   find /sys/fs/cgroup -maxdepth 3 -type d -path "*/$NS*" 2>/dev/null | sort -r |
     xargs -r rmdir 2>/dev/null || true
+  if [ "${CTRD_RUN_EXISTED:-1}" = 0 ]; then
+    rmdir /run/containerd/s /run/containerd/fifo /run/containerd/runc /run/containerd 2>/dev/null || true
+  fi
   return 0
 }
 
