@@ -11,6 +11,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <utility>
 
 #include "base/fs.h"
 
@@ -1007,8 +1008,13 @@ Result<> validate_resources(const Resources& r, const std::string& base) {
   return {};
 }
 
-Result<Resources> parse_resources(const std::string& text, const std::string& file,
-                                  const std::string& base) {
+namespace {
+
+// One JSON object given as text, through `parse` (which throws BadField): errors read
+// "<file>: <json.path>: <reason>", or "<file>: invalid JSON: <where>".
+template <typename F>
+auto parse_object_text(const std::string& text, const std::string& file, const std::string& path,
+                       F parse) -> Result<decltype(parse(std::declval<const json&>()))> {
   json j;
   try {
     j = json::parse(text);
@@ -1018,40 +1024,27 @@ Result<Resources> parse_resources(const std::string& text, const std::string& fi
     return fail(file + ": invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
   }
   try {
-    if (!j.is_object()) bad(base.empty() ? "(top level)" : base, std::string("expected object, got ") + type_name(j));
-    return parse_resources_obj(j, base);
+    if (!j.is_object()) bad(path.empty() ? "(top level)" : path, std::string("expected object, got ") + type_name(j));
+    return parse(j);
   } catch (const BadField& b) {
     return fail(file + ": " + b.path + ": " + b.reason);
   }
+}
+
+}  // namespace
+
+Result<Resources> parse_resources(const std::string& text, const std::string& file,
+                                  const std::string& base) {
+  return parse_object_text(text, file, base, [&](const json& j) { return parse_resources_obj(j, base); });
 }
 
 Result<Process> parse_process_json(const std::string& text, const std::string& file) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    std::string what = e.what();
-    auto pos = what.find("] ");
-    return fail(file + ": invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
-  }
-  try {
-    if (!j.is_object()) bad("process", std::string("expected object, got ") + type_name(j));
-    return parse_process(j);
-  } catch (const BadField& b) {
-    return fail(file + ": " + b.path + ": " + b.reason);
-  }
+  return parse_object_text(text, file, "process", [](const json& j) { return parse_process(j); });
 }
 
 Result<Seccomp> parse_seccomp_json(const std::string& text, const std::string& file) {
-  try {
-    json j = json::parse(text);
-    if (!j.is_object()) bad("linux.seccomp", std::string("expected object, got ") + type_name(j));
-    return parse_seccomp(j, "linux.seccomp");
-  } catch (const json::parse_error& e) {
-    return fail(file + ": linux.seccomp: invalid JSON: " + e.what());
-  } catch (const BadField& b) {
-    return fail(file + ": " + b.path + ": " + b.reason);
-  }
+  return parse_object_text(text, file, "linux.seccomp",
+                           [](const json& j) { return parse_seccomp(j, "linux.seccomp"); });
 }
 
 Result<Config> load_config(const std::string& bundle) {
