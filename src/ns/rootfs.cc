@@ -265,35 +265,40 @@ Result<> make_dev_links(int rootfd) {
 
 }  // namespace
 
+namespace {
+
+// Create `path` (a directory, or an empty file when !want_dir) and whatever parents it
+// lacks, each step resolved inside the root again. Commonly only the last component is
+// missing: one open of its parent and one mkdir.
+Result<> create_in_root(int rootfd, std::string path, bool want_dir) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  size_t slash = path.rfind('/');
+  std::string parent = slash == std::string::npos || slash == 0 ? "/" : path.substr(0, slash);
+  std::string part = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (part.empty() || part == "/") return {};  // the root itself
+  UniqueFd pfd(openat2_in_root(rootfd, parent, O_PATH | O_DIRECTORY));
+  if (!pfd) {
+    if (errno != ENOENT) return fail_errno("resolve " + parent + " in the rootfs");
+    TRY(create_in_root(rootfd, parent, true));
+    pfd.reset(openat2_in_root(rootfd, parent, O_PATH | O_DIRECTORY));
+    if (!pfd) return fail_errno("resolve " + parent + " in the rootfs");
+  }
+  if (!want_dir) {
+    UniqueFd f(::openat(pfd.get(), part.c_str(), O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644));
+    if (!f && errno != EEXIST) return fail_errno("create " + path + " in the rootfs");
+  } else if (::mkdirat(pfd.get(), part.c_str(), 0755) < 0 && errno != EEXIST) {
+    return fail_errno("mkdir " + path + " in the rootfs");
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<UniqueFd> open_in_root(int rootfd, const std::string& path, bool create, bool want_dir) {
   int fd = openat2_in_root(rootfd, path, O_PATH);
   if (fd >= 0) return UniqueFd(fd);
   if (errno != ENOENT || !create) return fail_errno("resolve " + path + " in the rootfs");
-  // Create the missing components one at a time, each resolved inside the root again.
-  std::string cur;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string::npos) j = path.size();
-    std::string part = path.substr(i, j - i);
-    i = j + 1;
-    if (part.empty() || part == ".") continue;
-    std::string parent = cur.empty() ? "/" : cur;
-    cur += "/" + part;
-    UniqueFd probe(openat2_in_root(rootfd, cur, O_PATH));
-    if (probe) continue;
-    if (errno != ENOENT) return fail_errno("resolve " + cur + " in the rootfs");
-    UniqueFd pfd(openat2_in_root(rootfd, parent, O_PATH | O_DIRECTORY));
-    if (!pfd) return fail_errno("resolve " + parent + " in the rootfs");
-    bool last = i >= path.size();
-    if (last && !want_dir) {
-      UniqueFd f(::openat(pfd.get(), part.c_str(),
-                          O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644));
-      if (!f && errno != EEXIST) return fail_errno("create " + cur + " in the rootfs");
-    } else if (::mkdirat(pfd.get(), part.c_str(), 0755) < 0 && errno != EEXIST) {
-      return fail_errno("mkdir " + cur + " in the rootfs");
-    }
-  }
+  TRY(create_in_root(rootfd, path[0] == '/' ? path : "/" + path, want_dir));
   fd = openat2_in_root(rootfd, path, O_PATH);
   if (fd < 0) return fail_errno("resolve " + path + " in the rootfs");
   return UniqueFd(fd);
