@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -44,9 +45,10 @@ std::string now_rfc3339() {
   clock_gettime(CLOCK_REALTIME, &ts);
   tm t{};
   gmtime_r(&ts.tv_sec, &t);
+  // Not strftime: it loads the time zone file (tzset) for a time that is UTC anyway.
   char buf[64];
-  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
-  snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
+  snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", t.tm_year + 1900, t.tm_mon + 1,
+           t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec);
   return buf;
 }
 
@@ -171,7 +173,16 @@ Result<> relay_notify(int sock, const spec::State& st, const ContainerDir& dir) 
 
 }  // namespace
 
-Result<Created> create(const Globals& g, const CreateOptions& o) {
+namespace {
+
+// A container that `run` created: its locked directory and its state, so that start and
+// the final delete need not read them back.
+struct Live {
+  ContainerDir dir;
+  spec::State st;
+};
+
+Result<Created> create_container(const Globals& g, const CreateOptions& o, Live* live) {
   TRY(validate_id(o.id));
   if (g.systemd_cgroup) {
     return fail("--systemd-cgroup: the systemd cgroup driver is not supported by this nsbox version");
@@ -355,17 +366,14 @@ Result<Created> create(const Globals& g, const CreateOptions& o) {
   kill_container.dismiss();
   drop_cgroups.dismiss();
   drop_dir.dismiss();
+  if (live != nullptr) {
+    live->dir = std::move(dir);
+    live->st = std::move(st);
+  }
   return out;
 }
 
-Result<> start(const Globals& g, const std::string& id) {
-  auto dir = TRY(ContainerDir::open(g.root, id, true));
-  auto st = TRY(dir.load());
-  switch (current_status(st, dir)) {
-    case Status::kCreated: break;
-    case Status::kStopped: return fail("cannot start a container that has stopped");
-    default: return fail("cannot start an already running container");
-  }
+Result<> start_container(const ContainerDir& dir, const spec::State& st) {
   UniqueFd notify;
   if (!st.notify_socket.empty()) notify = TRY(bind_notify_socket(dir));
   UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -387,10 +395,37 @@ Result<> start(const Globals& g, const std::string& id) {
     err.append(buf, static_cast<size_t>(n));
   }
   if (!err.empty()) return fail(err);
-  log::debug("start " + id + ": container process " + std::to_string(st.pid) + " executed");
+  log::debug("start " + st.id + ": container process " + std::to_string(st.pid) + " executed");
   if (notify) TRY(relay_notify(notify.get(), st, dir));
   run_hooks_warn(st.poststart, "poststart", state_for_hooks(st, Status::kRunning));
   return {};
+}
+
+// Delete a container whose state is loaded and whose init is not running (any more).
+Result<> remove_container(ContainerDir& dir, const spec::State& st, Status status) {
+  if (status != Status::kStopped) kill_and_wait(st);
+  if (!st.own_pid_ns) {
+    for (pid_t p : cgroup_pids(st)) ::kill(p, SIGKILL);
+  }
+  Result<> res = cgroup::destroy(st.cgroup_created);
+  run_hooks_warn(st.poststop, "poststop", state_for_hooks(st, Status::kStopped));
+  dir.remove();
+  return res;
+}
+
+}  // namespace
+
+Result<Created> create(const Globals& g, const CreateOptions& o) { return create_container(g, o, nullptr); }
+
+Result<> start(const Globals& g, const std::string& id) {
+  auto dir = TRY(ContainerDir::open(g.root, id, true));
+  auto st = TRY(dir.load());
+  switch (current_status(st, dir)) {
+    case Status::kCreated: break;
+    case Status::kStopped: return fail("cannot start a container that has stopped");
+    default: return fail("cannot start an already running container");
+  }
+  return start_container(dir, st);
 }
 
 Result<> kill(const Globals& g, const std::string& id, int sig, bool all) {
@@ -432,14 +467,7 @@ Result<> remove(const Globals& g, const std::string& id, bool force) {
     return fail("cannot delete container \"" + id + "\" that is not stopped: " +
                 spec::status_name(status));
   }
-  if (status != Status::kStopped) kill_and_wait(st);
-  if (!st.own_pid_ns) {
-    for (pid_t p : cgroup_pids(st)) ::kill(p, SIGKILL);
-  }
-  Result<> res = cgroup::destroy(st.cgroup_created);
-  run_hooks_warn(st.poststop, "poststop", state_for_hooks(st, Status::kStopped));
-  dir.remove();
-  return res;
+  return remove_container(dir, st, status);
 }
 
 Result<std::string> state(const Globals& g, const std::string& id) {
@@ -588,12 +616,15 @@ Result<int> run(const Globals& g, const CreateOptions& o, bool detach) {
   }
   CreateOptions co = o;
   co.foreground = !detach;
-  auto created = TRY(create(g, co));
+  Live live;
+  auto created = TRY(create_container(g, co, &live));
   UniqueFd console(created.console);
-  if (auto r = start(g, o.id); !r) {
-    (void)remove(g, o.id, true);
+  if (auto r = start_container(live.dir, live.st); !r) {
+    (void)remove_container(live.dir, live.st, Status::kCreated);
     return fail(std::move(r.error()));
   }
+  // Other commands may act on the container while it runs (kill, pause, delete --force).
+  ::flock(live.dir.fd(), LOCK_UN);
   if (detach) return 0;
   int code = 0;
   // Reap what exited; true once the container process has.
@@ -615,7 +646,13 @@ Result<int> run(const Globals& g, const CreateOptions& o, bool detach) {
     return done;
   };
   TRY(process::wait_foreground(console.get(), sfd.get(), on_signal));
-  auto r = remove(g, o.id, true);
+  // Deleted meanwhile (delete --force): its directory is gone, and a new container may
+  // already have its name; the directory we hold tells them apart.
+  ::flock(live.dir.fd(), LOCK_EX);
+  Result<> r;
+  if (::faccessat(live.dir.fd(), "state.json", F_OK, 0) == 0) {
+    r = remove_container(live.dir, live.st, Status::kStopped);
+  }
   while (::waitpid(-1, nullptr, WNOHANG) > 0) {
   }
   if (!r) return fail(std::move(r.error()));

@@ -25,3 +25,27 @@ test_create_start_delete() {
   nsbox delete "$id"
   assert_no_leftovers "$id"
 }
+
+# `run` deletes what it created when the container exits; if the container was deleted by
+# force meanwhile and a new one took its name, `run` must leave the new one alone.
+test_run_leaves_a_new_container_of_the_same_name_alone() {
+  local b id pid
+  b=$(make_bundle b sleep 1000)
+  id=$(cid same)
+  # Not the nsbox function: $! must be the runtime itself, for kill -STOP.
+  "$NSBOX" --root "$TEST_ROOT" run --bundle "$b" "$id" >/dev/null 2>&1 &
+  pid=$!
+  kill_at_exit "$pid"
+  wait_for "the first container to run" sh -c "[ \"\$(\"$NSBOX\" --root \"$TEST_ROOT\" state $id 2>/dev/null | jq -r .status)\" = running ]"
+  # Stopped, the run cannot notice its container's end before the new one exists.
+  kill -STOP "$pid"
+  nsbox delete --force "$id"
+  nsbox create --bundle "$b" "$id"
+  kill -CONT "$pid"
+  local rc=0
+  wait "$pid" || rc=$?
+  assert_eq "$rc" 137 "exit status of the run whose container was killed"
+  assert_eq "$(status_of "$id")" created "the new container after the old run ended"
+  nsbox delete --force "$id"
+  assert_no_leftovers "$id"
+}
