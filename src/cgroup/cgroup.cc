@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -112,42 +114,123 @@ std::string container_dir(const Hierarchy& h, const std::string& cgroups_path) {
   return h.mountpoint + fs::clean_abs(h.own_path + "/" + fs::clean_abs("/" + cgroups_path));
 }
 
-Result<Placement> create(const std::vector<Hierarchy>& hs, const std::string& cgroups_path) {
-  Placement pl;
-  std::vector<std::string>& created = pl.created;
-  auto undo = [&] {
-    for (auto it = created.rbegin(); it != created.rend(); ++it) ::rmdir(it->c_str());
-  };
+Plan plan(const std::vector<Hierarchy>& hs, const std::string& cgroups_path) {
+  Plan p;
   for (const auto& h : hs) {
     std::string dir = container_dir(h, cgroups_path);
-    // Create each missing level, so that delete removes exactly what we made.
+    bool cpuset = has_option(h.options, "cpuset");
     std::string cur = h.mountpoint;
-    std::string rest = dir.substr(h.mountpoint.size());
-    for (const auto& part : split(rest, '/')) {
+    for (const auto& part : split(dir.substr(h.mountpoint.size()), '/')) {
       if (part.empty()) continue;
-      std::string parent = cur;
-      cur += "/" + part;
-      if (::mkdir(cur.c_str(), 0755) == 0) {
-        created.push_back(cur);
-        // A v1 cpuset starts with no cpus and mems: a task cannot join until they are set.
-        if (has_option(h.options, "cpuset")) {
-          for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
-            auto v = fs::read_file(cur + "/" + f);
-            if (v && (v->empty() || *v == "\n")) {
-              auto pv = fs::read_file(parent + "/" + f);
-              if (pv) (void)fs::write_file(cur + "/" + f, *pv);
-            }
-          }
-        }
-      } else if (errno != EEXIST) {
-        int e = errno;
-        undo();
-        return fail_errno("create cgroup " + cur, e);
+      Plan::Dir d;
+      d.cpuset = cpuset;
+      if (cpuset) {
+        d.files[0] = cur + "/cpuset.cpus";
+        d.files[1] = cur + "/cpuset.mems";
       }
+      cur += "/" + part;
+      d.path = cur;
+      if (cpuset) {
+        d.files[2] = cur + "/cpuset.cpus";
+        d.files[3] = cur + "/cpuset.mems";
+      }
+      p.dirs.push_back(std::move(d));
     }
-    pl.leaves.push_back(dir);
+    p.leaves.push_back(dir);
   }
+  return p;
+}
+
+namespace {
+
+// System calls that leave errno alone, returning -errno: the warm-up helper shares our
+// memory and so our thread's errno, which the runtime reads meanwhile. Elsewhere the
+// helper makes no directories (made() does, inline).
+#if defined(__x86_64__)
+constexpr bool kRawSyscalls = true;
+long raw(long n, long a, long b, long c, long d = 0) {
+  long ret;
+  register long r10 asm("r10") = d;
+  asm volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
+  return ret;
+}
+#elif defined(__aarch64__)
+constexpr bool kRawSyscalls = true;
+long raw(long n, long a, long b, long c, long d = 0) {
+  register long x8 asm("x8") = n;
+  register long x0 asm("x0") = a;
+  register long x1 asm("x1") = b;
+  register long x2 asm("x2") = c;
+  register long x3 asm("x3") = d;
+  asm volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
+  return x0;
+}
+#else
+constexpr bool kRawSyscalls = false;
+long raw(long n, long a, long b, long c, long d = 0) {
+  long r = ::syscall(n, a, b, c, d);
+  return r < 0 ? -errno : r;
+}
+#endif
+
+long sys_open(const std::string& path, int flags) {
+  return raw(SYS_openat, AT_FDCWD, reinterpret_cast<long>(path.c_str()), flags | O_CLOEXEC);
+}
+
+// One directory: 0 made, EEXIST already there, else the errno. Only raw system calls, on
+// memory made beforehand, and 8 KiB of stack: the warm-up helper runs this (below).
+int make_dir(const Plan::Dir& d) {
+  long r = raw(SYS_mkdirat, AT_FDCWD, reinterpret_cast<long>(d.path.c_str()), 0755);
+  if (r < 0) return static_cast<int>(-r);
+  // A v1 cpuset starts with no cpus and mems: a task cannot join until they are set.
+  for (int i = 0; i < 2 && d.cpuset; ++i) {
+    char own[2048], parent[2048];
+    long fd = sys_open(d.files[2 + i], O_RDONLY);
+    long n = fd < 0 ? -1 : raw(SYS_read, fd, reinterpret_cast<long>(own), sizeof own);
+    if (fd >= 0) raw(SYS_close, fd, 0, 0);
+    if (n < 0 || (n > 0 && !(n == 1 && own[0] == '\n'))) continue;
+    fd = sys_open(d.files[i], O_RDONLY);
+    n = fd < 0 ? -1 : raw(SYS_read, fd, reinterpret_cast<long>(parent), sizeof parent);
+    if (fd >= 0) raw(SYS_close, fd, 0, 0);
+    if (n <= 0) continue;
+    fd = sys_open(d.files[2 + i], O_WRONLY);
+    if (fd >= 0) {
+      raw(SYS_write, fd, reinterpret_cast<long>(parent), n);
+      raw(SYS_close, fd, 0, 0);
+    }
+  }
+  return 0;
+}
+
+// From the results of make_dir over a plan: the placement, or the first failure with what
+// was made removed.
+Result<Placement> placement_from(const Plan& p, const std::vector<int>& results) {
+  Placement pl;
+  for (size_t i = 0; i < p.dirs.size(); ++i) {
+    if (results[i] == 0) {
+      pl.created.push_back(p.dirs[i].path);
+    } else if (results[i] != EEXIST) {
+      for (auto it = pl.created.rbegin(); it != pl.created.rend(); ++it) ::rmdir(it->c_str());
+      return fail_errno("create cgroup " + p.dirs[i].path, results[i]);
+    }
+  }
+  pl.leaves = p.leaves;
   return pl;
+}
+
+}  // namespace
+
+Result<Placement> make(const Plan& p) {
+  std::vector<int> results(p.dirs.size(), -1);
+  for (size_t i = 0; i < p.dirs.size(); ++i) {
+    results[i] = make_dir(p.dirs[i]);
+    if (results[i] != 0 && results[i] != EEXIST) break;
+  }
+  return placement_from(p, results);
+}
+
+Result<Placement> create(const std::vector<Hierarchy>& hs, const std::string& cgroups_path) {
+  return make(plan(hs, cgroups_path));
 }
 
 Result<> enter(const std::vector<std::string>& dirs, pid_t pid) {
@@ -160,31 +243,66 @@ Result<> enter(const std::vector<std::string>& dirs, pid_t pid) {
   return {};
 }
 
-namespace {
-
-// "0": the writer itself, into the cgroup it is already in. The writer is a bare process
-// sharing our memory (CLONE_VM, its own stack), not a thread: glibc does not know of it, so
-// the runtime may fork the container while it waits, and it makes system calls only.
-int warm(void* arg) {
-  int fd = static_cast<int>(reinterpret_cast<intptr_t>(arg));
-  (void)!::write(fd, "0", 1);
+// The helper: the plan's directories if any, then "0", the writer itself, into the cgroup it
+// is already in. It is a bare process sharing our memory (CLONE_VM, its own stack), not a
+// thread: glibc does not know of it, so the runtime may fork the container while it works,
+// and it makes system calls only, on memory the runtime prepared (no allocation: glibc's
+// malloc, believing itself single-threaded, takes no locks).
+int AttachWarmup::helper(void* arg) {
+  auto* self = static_cast<AttachWarmup*>(arg);
+  if (self->done_) {
+    const auto& dirs = self->plan_->dirs;
+    for (size_t i = 0; i < dirs.size(); ++i) {
+      self->results_[i] = make_dir(dirs[i]);
+      if (self->results_[i] != 0 && self->results_[i] != EEXIST) break;
+    }
+    uint64_t one = 1;
+    raw(SYS_write, self->done_.get(), reinterpret_cast<long>(&one), sizeof one);
+  }
+  raw(SYS_write, self->procs_fd_, reinterpret_cast<long>("0"), 1);
   return 0;
 }
 
-}  // namespace
-
-AttachWarmup::AttachWarmup(const std::vector<Hierarchy>& hs) {
+AttachWarmup::AttachWarmup(const std::vector<Hierarchy>& hs, const Plan* make) : plan_(make) {
+  if (plan_ != nullptr) results_.assign(plan_->dirs.size(), -1);
+  UniqueFd procs;
   for (const auto& h : hs) {
     if (h.fstype != "cgroup") continue;
-    std::string procs = h.mountpoint + h.own_path + (h.own_path == "/" ? "" : "/") + "cgroup.procs";
-    UniqueFd fd(::open(procs.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd) continue;
-    stack_ = std::make_unique<char[]>(kStack);
-    // No exit signal: nothing of ours that waits for children sees it; finish() reaps it.
-    pid_ = ::clone(warm, stack_.get() + kStack, CLONE_VM,
-                   reinterpret_cast<void*>(static_cast<intptr_t>(fd.get())));
-    return;
+    std::string path = h.mountpoint + h.own_path + (h.own_path == "/" ? "" : "/") + "cgroup.procs";
+    procs.reset(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (procs) break;
   }
+  if (!procs) return;  // no v1 hierarchy we may write: made() does the work inline
+  if (plan_ != nullptr && kRawSyscalls) {
+    done_.reset(::eventfd(0, EFD_CLOEXEC));
+    if (!done_) return;
+  }
+  procs_fd_ = procs.get();
+  stack_ = std::make_unique<char[]>(kStack);
+  // No exit signal: nothing of ours that waits for children sees it; finish() reaps it.
+  // The helper gets a copy of our descriptor table (no CLONE_FILES): ours may close.
+  pid_ = ::clone(helper, stack_.get() + kStack, CLONE_VM, this);
+  if (pid_ < 0) done_.reset();
+}
+
+Result<Placement> AttachWarmup::made() {
+  if (collected_) {
+    if (placement_) return *placement_;
+    return Placement{};
+  }
+  collected_ = true;
+  if (plan_ == nullptr) return Placement{};
+  Result<Placement> r;
+  if (done_) {
+    uint64_t v = 0;
+    while (::read(done_.get(), &v, sizeof v) < 0 && errno == EINTR) {
+    }
+    r = placement_from(*plan_, results_);
+  } else {
+    r = make(*plan_);
+  }
+  if (r) placement_ = *r;
+  return r;
 }
 
 void AttachWarmup::finish() {

@@ -6,10 +6,12 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/error.h"
+#include "base/unique_fd.h"
 
 namespace nsbox::cgroup {
 
@@ -35,7 +37,22 @@ struct Placement {
   std::vector<std::string> created;  // every directory we made, parents first
 };
 
-// Create the container's directories (missing parents too). On failure nothing is left.
+// What create() makes, worked out without touching anything: the container's directory in
+// each hierarchy, and every level below the mount points that may have to be made, parents
+// first (a v1 cpuset level copies its parent's cpus and mems, the paths of which are here).
+struct Plan {
+  struct Dir {
+    std::string path;
+    bool cpuset = false;
+    std::string files[4];  // parent cpus, parent mems, own cpus, own mems (cpuset only)
+  };
+  std::vector<std::string> leaves;
+  std::vector<Dir> dirs;
+};
+Plan plan(const std::vector<Hierarchy>& hs, const std::string& cgroups_path);
+// Make a plan's directories. On failure nothing is left.
+Result<Placement> make(const Plan& p);
+// Create the container's directories (missing parents too): make(plan(hs, cgroups_path)).
 Result<Placement> create(const std::vector<Hierarchy>& hs, const std::string& cgroups_path);
 // Move `pid` into every directory.
 Result<> enter(const std::vector<std::string>& dirs, pid_t pid);
@@ -46,19 +63,34 @@ Result<> enter(const std::vector<std::string>& dirs, pid_t pid);
 // v1 cgroups) while the runtime parses, creates cgroups, clones and sets the container up;
 // the runtime's own move then waits only for what is left of that grace period, if any.
 // Nothing happens where there is no v1 hierarchy or no right to write.
+//
+// Given a plan, the helper first makes its directories (a v1 host has ten or so, 0.4 ms),
+// so that the runtime can clone the container meanwhile; made() waits for them.
 class AttachWarmup {
  public:
-  explicit AttachWarmup(const std::vector<Hierarchy>& hs);
+  explicit AttachWarmup(const std::vector<Hierarchy>& hs, const Plan* make = nullptr);
   AttachWarmup(const AttachWarmup&) = delete;
   AttachWarmup& operator=(const AttachWarmup&) = delete;
   ~AttachWarmup() { finish(); }
   void finish();  // reap the helper
   bool active() const { return pid_ > 0; }
+  // The plan's directories (made here if no helper runs), once; on failure what was made is
+  // removed. Again after that: the same placement, or an empty one after a failure.
+  Result<Placement> made();
 
  private:
-  static constexpr size_t kStack = 16384;
+  static constexpr size_t kStack = 32768;
+  static int helper(void* self);
   std::unique_ptr<char[]> stack_;
   pid_t pid_ = -1;
+  int procs_fd_ = -1;
+  // The helper's side: the plan, one result a directory (0 made, EEXIST there, else errno;
+  // -1 not tried), and the eventfd it signals once the directories are done.
+  const Plan* plan_ = nullptr;
+  std::vector<int> results_;
+  UniqueFd done_;
+  bool collected_ = false;
+  std::optional<Placement> placement_;
 };
 // Remove the directories we created (deepest first); retries briefly while the last tasks exit.
 Result<> destroy(const std::vector<std::string>& dirs);

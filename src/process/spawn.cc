@@ -299,12 +299,18 @@ Result<Spawned> spawn_container(const SpawnOptions& o) {
   bool pending = !to_enter.empty();
   TRY(send_msg(sync, Msg::kGo, pending ? 1 : 0));
   if (pending) {
-    auto r = cgroup::enter(to_enter, out.pid);
+    Result<> r;
+    if (o.prepare_cgroups) r = o.prepare_cgroups();
+    if (r) r = cgroup::enter(to_enter, out.pid);
     if (r) r = send_msg(sync, Msg::kCgroupsJoined);
     if (!r) {
-      // The process may have failed its setup meanwhile: its reason comes first.
-      auto m = recv_msg(sync);
-      if (m && m->type == Msg::kError) return fail(Error(m->err, m->text));
+      // The process may have failed its setup meanwhile: its reason comes first. (Not a
+      // blocking read: it may as well be waiting for the kCgroupsJoined that never comes.)
+      pollfd p{sync, POLLIN, 0};
+      if (::poll(&p, 1, 0) == 1) {
+        auto m = recv_msg(sync);
+        if (m && m->type == Msg::kError) return fail(Error(m->err, m->text));
+      }
       return fail(std::move(r.error()));
     }
   }

@@ -28,6 +28,9 @@ struct SpawnOptions {
   std::vector<int> close_in_child;
   std::vector<cgroup::Hierarchy> hierarchies;
   std::vector<std::string> cgroup_leaves;
+  // Makes the cgroups ready to join (the runtime may have left them to this point: created
+  // in a helper meanwhile, limits not yet written). Runs after the clone, before the join.
+  std::function<Result<>()> prepare_cgroups;
   // The cgroup v2 leaf, opened: the fast path clones straight into it (CLONE_INTO_CGROUP),
   // so the container never runs a moment outside its limits. -1: none.
   int cgroup2_fd = -1;

@@ -120,7 +120,11 @@ std::string state_for_hooks(const spec::State& st, Status s) {
 // True inside a user namespace other than the initial one (rootless engines).
 // Rootless: an ordinary user, or root of a user namespace (a rootless engine runs us there).
 // Neither may write the cgroup tree unless it was delegated, nor the devices controller.
-bool rootless() { return ::geteuid() != 0 || security::in_user_namespace(); }
+// Asked several times by create, which never changes its user namespace: read once.
+bool rootless() {
+  static const bool r = ::geteuid() != 0 || security::in_user_namespace();
+  return r;
+}
 
 // The container's end of sd_notify: a datagram socket bound at <state>/notify/notify.sock.
 Result<UniqueFd> bind_notify_socket(const ContainerDir& dir) {
@@ -251,9 +255,22 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
 
   auto hierarchies = TRY(cgroup::discover());
   std::string cg_path = cfg.linux.cgroups_path.empty() ? "nsbox-" + o.id : cfg.linux.cgroups_path;
-  auto made = cgroup::create(hierarchies, cg_path);
+  // As root on a v1 or hybrid host, the container's cgroups are made by the attach warm-up
+  // helper while the runtime clones the container (0.4 ms for ten hierarchies), and their
+  // limits are written while the container sets itself up: it joins them only after that,
+  // long before anything of the user's runs. Elsewhere (cgroup v2: CLONE_INTO_CGROUP needs
+  // the cgroup first; rootless: no cgroups may be a fallback) all of it comes first.
+  bool deferred = !rootless() && std::any_of(hierarchies.begin(), hierarchies.end(), [](const auto& h) {
+                    return h.fstype == "cgroup";
+                  });
+  cgroup::Plan plan;
   cgroup::Placement placement;
-  if (made) {
+  std::optional<cgroup::AttachWarmup> warmup;
+  if (deferred) {
+    plan = cgroup::plan(hierarchies, cg_path);
+    placement.leaves = plan.leaves;
+    warmup.emplace(hierarchies, &plan);
+  } else if (auto made = cgroup::create(hierarchies, cg_path); made) {
     placement = std::move(*made);
   } else if (rootless() && cfg.linux.cgroups_path.empty() &&
              (made.error().code() == EACCES || made.error().code() == EPERM ||
@@ -265,19 +282,28 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
   } else {
     return fail(std::move(made.error()));
   }
-  Defer drop_cgroups([&] { (void)cgroup::destroy(placement.created); });
-  // The v1 attach lock's grace period runs from here while limits are written and the
-  // container is cloned (cgroup.h). Not earlier: the waiting writer holds the cgroup mutex,
-  // which mkdir needs.
-  std::optional<cgroup::AttachWarmup> warmup;
-  if (!placement.leaves.empty()) warmup.emplace(hierarchies);
+  Defer drop_cgroups([&] {
+    if (deferred) {
+      if (auto p = warmup->made()) placement.created = p->created;
+    }
+    (void)cgroup::destroy(placement.created);
+  });
   // Limits are in place before the container process joins: it never runs unlimited.
-  TRY(cgroup::apply(placement.leaves, cfg.linux.resources));
   // In a user namespace the devices controller refuses every write (it needs CAP_SYS_ADMIN
   // in the initial namespace), and no new node can be made there anyway: runc and crun skip
   // device rules for rootless containers as well.
-  if (!rootless()) {
-    TRY(cgroup::apply_device_rules(placement.leaves, cfg.linux.resources.devices));
+  auto prepare_cgroups = [&]() -> Result<> {
+    if (deferred) placement = TRY(warmup->made());
+    TRY(cgroup::apply(placement.leaves, cfg.linux.resources));
+    if (!rootless()) TRY(cgroup::apply_device_rules(placement.leaves, cfg.linux.resources.devices));
+    return {};
+  };
+  if (!deferred) {
+    // The v1 attach lock's grace period runs from here while limits are written and the
+    // container is cloned (cgroup.h). Not earlier: the waiting writer holds the cgroup
+    // mutex, which mkdir needs.
+    if (!placement.leaves.empty()) warmup.emplace(hierarchies);
+    TRY(prepare_cgroups());
   }
 
   UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -299,8 +325,6 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
   st.created = now_rfc3339();
   st.owner = ::geteuid();
   st.annotations = cfg.annotations;
-  st.cgroup_leaves = placement.leaves;
-  st.cgroup_created = placement.created;
   st.own_pid_ns = cfg.new_ns(NsKind::kPid);
   st.process_json = cfg.process_json;
   st.seccomp_json = cfg.linux.seccomp_json;
@@ -315,11 +339,12 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
   so.no_new_keyring = o.no_new_keyring;
   so.preserve_fds = preserve_fds;
   so.exec_listen_fd = listener.get();
+  if (deferred) so.prepare_cgroups = prepare_cgroups;
   UniqueFd cgroup2_fd;
   for (const auto& leaf : placement.leaves) {
     // CLONE_INTO_CGROUP takes the cgroup mutex, which a warming writer holds: where one
     // runs (a v1 host), the v2 leaf is joined by a write after the clone like the others.
-    if (cgroup::is_cgroup2(leaf) && !(warmup && warmup->active())) {
+    if (cgroup::is_cgroup2(leaf) && !deferred && !(warmup && warmup->active())) {
       cgroup2_fd.reset(::open(leaf.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       so.cgroup2_fd = cgroup2_fd.get();
       so.cgroup2_leaf = leaf;
@@ -346,6 +371,8 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
   auto spawned = TRY(spawn_container(so));
   log::debug("create " + o.id + ": container process " + std::to_string(spawned.pid) + " is ready");
   listener.reset();
+  st.cgroup_leaves = placement.leaves;
+  st.cgroup_created = placement.created;
   st.pid = spawned.pid;
   st.start_time = proc_info(spawned.pid).start_time;
   Defer kill_container([&] { kill_and_wait(st); });

@@ -330,5 +330,55 @@ TEST_F(CgroupTreeTest, EnterWritesThePid) {
                                   "/cgroup.procs: No such file or directory");
 }
 
+// The attach warm-up helper makes a plan's directories while the runtime clones: h1 has a
+// cgroup.procs of its own (a plain file here), so the helper runs; h2 has none.
+TEST_F(CgroupTreeTest, WarmupHelperMakesThePlanAndWritesItsOwnCgroup) {
+  dir_.write("h1/cgroup.procs", "");
+  dir_.mkdir("h2/nsbox");
+  Plan p = plan({hier("h1"), hier("h2")}, "/nsbox/c1");
+  EXPECT_EQ(p.leaves, (std::vector<std::string>{dir_ / "h1/nsbox/c1", dir_ / "h2/nsbox/c1"}));
+  ASSERT_EQ(p.dirs.size(), 4u);
+  AttachWarmup w({hier("h1"), hier("h2")}, &p);
+  EXPECT_TRUE(w.active());
+  auto pl = w.made();
+  ASSERT_TRUE(pl) << pl.error().what();
+  EXPECT_EQ(pl->leaves, p.leaves);
+  EXPECT_EQ(pl->created, (std::vector<std::string>{dir_ / "h1/nsbox", dir_ / "h1/nsbox/c1", dir_ / "h2/nsbox/c1"}));
+  for (const auto& d : pl->leaves) EXPECT_TRUE(is_dir(d)) << d;
+  w.finish();
+  std::ifstream procs(dir_ / "h1/cgroup.procs");
+  std::string written((std::istreambuf_iterator<char>(procs)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(written, "0");  // the no-op move: itself, into the cgroup it is in
+  auto again = w.made();  // asked again (the runtime's cleanup does): the same placement
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->created, pl->created);
+  ASSERT_TRUE(destroy(pl->created));
+}
+
+TEST_F(CgroupTreeTest, WarmupHelperFailureLeavesNothingBehind) {
+  dir_.write("h1/cgroup.procs", "");
+  dir_.write("notadir", "x");
+  Plan p = plan({hier("h1"), hier("notadir")}, "/nsbox/c1");
+  AttachWarmup w({hier("h1"), hier("notadir")}, &p);
+  EXPECT_TRUE(w.active());
+  auto pl = w.made();
+  ASSERT_FALSE(pl);
+  EXPECT_EQ(pl.error().what(), "create cgroup " + (dir_ / "notadir/nsbox") + ": " + std::strerror(ENOTDIR));
+  EXPECT_FALSE(exists(dir_ / "h1/nsbox"));
+  auto again = w.made();
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->created.empty());
+}
+
+TEST_F(CgroupTreeTest, WithoutAHelperTheWarmupMakesThePlanItself) {
+  Plan p = plan({hier("h2")}, "c1");  // h2 has no cgroup.procs: no helper
+  AttachWarmup w({hier("h2")}, &p);
+  EXPECT_FALSE(w.active());
+  auto pl = w.made();
+  ASSERT_TRUE(pl) << pl.error().what();
+  EXPECT_EQ(pl->created, (std::vector<std::string>{dir_ / "h2/c1"}));
+  ASSERT_TRUE(destroy(pl->created));
+}
+
 }  // namespace
 }  // namespace nsbox::cgroup
