@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "base/fs.h"
+#include "base/raw_syscall.h"
 #include "base/unique_fd.h"
 
 namespace nsbox::cgroup {
@@ -143,60 +144,32 @@ Plan plan(const std::vector<Hierarchy>& hs, const std::string& cgroups_path) {
 
 namespace {
 
-// System calls that leave errno alone, returning -errno: the warm-up helper shares our
-// memory and so our thread's errno, which the runtime reads meanwhile. Elsewhere the
-// helper makes no directories (made() does, inline).
-#if defined(__x86_64__)
-constexpr bool kRawSyscalls = true;
-long raw(long n, long a, long b, long c, long d = 0) {
-  long ret;
-  register long r10 asm("r10") = d;
-  asm volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
-  return ret;
-}
-#elif defined(__aarch64__)
-constexpr bool kRawSyscalls = true;
-long raw(long n, long a, long b, long c, long d = 0) {
-  register long x8 asm("x8") = n;
-  register long x0 asm("x0") = a;
-  register long x1 asm("x1") = b;
-  register long x2 asm("x2") = c;
-  register long x3 asm("x3") = d;
-  asm volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
-  return x0;
-}
-#else
-constexpr bool kRawSyscalls = false;
-long raw(long n, long a, long b, long c, long d = 0) {
-  long r = ::syscall(n, a, b, c, d);
-  return r < 0 ? -errno : r;
-}
-#endif
+using nsbox::raw_syscall;
 
 long sys_open(const std::string& path, int flags) {
-  return raw(SYS_openat, AT_FDCWD, reinterpret_cast<long>(path.c_str()), flags | O_CLOEXEC);
+  return raw_syscall(SYS_openat, AT_FDCWD, reinterpret_cast<long>(path.c_str()), flags | O_CLOEXEC);
 }
 
 // One directory: 0 made, EEXIST already there, else the errno. Only raw system calls, on
 // memory made beforehand, and 8 KiB of stack: the warm-up helper runs this (below).
 int make_dir(const Plan::Dir& d) {
-  long r = raw(SYS_mkdirat, AT_FDCWD, reinterpret_cast<long>(d.path.c_str()), 0755);
+  long r = raw_syscall(SYS_mkdirat, AT_FDCWD, reinterpret_cast<long>(d.path.c_str()), 0755);
   if (r < 0) return static_cast<int>(-r);
   // A v1 cpuset starts with no cpus and mems: a task cannot join until they are set.
   for (int i = 0; i < 2 && d.cpuset; ++i) {
     char own[2048], parent[2048];
     long fd = sys_open(d.files[2 + i], O_RDONLY);
-    long n = fd < 0 ? -1 : raw(SYS_read, fd, reinterpret_cast<long>(own), sizeof own);
-    if (fd >= 0) raw(SYS_close, fd, 0, 0);
+    long n = fd < 0 ? -1 : raw_syscall(SYS_read, fd, reinterpret_cast<long>(own), sizeof own);
+    if (fd >= 0) raw_syscall(SYS_close, fd, 0, 0);
     if (n < 0 || (n > 0 && !(n == 1 && own[0] == '\n'))) continue;
     fd = sys_open(d.files[i], O_RDONLY);
-    n = fd < 0 ? -1 : raw(SYS_read, fd, reinterpret_cast<long>(parent), sizeof parent);
-    if (fd >= 0) raw(SYS_close, fd, 0, 0);
+    n = fd < 0 ? -1 : raw_syscall(SYS_read, fd, reinterpret_cast<long>(parent), sizeof parent);
+    if (fd >= 0) raw_syscall(SYS_close, fd, 0, 0);
     if (n <= 0) continue;
     fd = sys_open(d.files[2 + i], O_WRONLY);
     if (fd >= 0) {
-      raw(SYS_write, fd, reinterpret_cast<long>(parent), n);
-      raw(SYS_close, fd, 0, 0);
+      raw_syscall(SYS_write, fd, reinterpret_cast<long>(parent), n);
+      raw_syscall(SYS_close, fd, 0, 0);
     }
   }
   return 0;
@@ -257,9 +230,9 @@ int AttachWarmup::helper(void* arg) {
       if (self->results_[i] != 0 && self->results_[i] != EEXIST) break;
     }
     uint64_t one = 1;
-    raw(SYS_write, self->done_.get(), reinterpret_cast<long>(&one), sizeof one);
+    raw_syscall(SYS_write, self->done_.get(), reinterpret_cast<long>(&one), sizeof one);
   }
-  raw(SYS_write, self->procs_fd_, reinterpret_cast<long>("0"), 1);
+  raw_syscall(SYS_write, self->procs_fd_, reinterpret_cast<long>("0"), 1);
   return 0;
 }
 
