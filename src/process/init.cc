@@ -114,6 +114,10 @@ Result<std::string> setup(const SpawnOptions& o, int sync_fd, std::string& hook_
     }
     return {};
   };
+  if (o.netns_fd >= 0) {
+    if (::setns(o.netns_fd, CLONE_NEWNET) < 0) return fail_errno("join the network namespace made for the container");
+    ::close(o.netns_fd);
+  }
   if (cfg.new_ns(NsKind::kNetwork)) TRY(net::loopback_up());
   if (!cfg.hostname.empty() && ::sethostname(cfg.hostname.data(), cfg.hostname.size()) < 0) {
     return fail_errno("sethostname");

@@ -51,16 +51,6 @@ uint64_t clone_flags(const spec::Config& cfg) {
   return f;
 }
 
-// The fast path (one clone3, no intermediate) serves every config that joins no namespace
-// and has no time namespace: time offsets can only be written before a process enters the
-// namespace, and joining must happen in an order (user first) that clone cannot express.
-bool needs_intermediate(const spec::Config& cfg) {
-  for (const auto& n : cfg.linux.namespaces) {
-    if (!n.path.empty() || n.kind == NsKind::kTime) return true;
-  }
-  return false;
-}
-
 // newuidmap/newgidmap (Debian's uidmap package): setuid helpers that write the maps an
 // ordinary user may not write, within the ranges /etc/subuid and /etc/subgid grant.
 Result<> run_map_tool(const char* tool, const char* field, pid_t pid,
@@ -228,6 +218,16 @@ class ChildGuard {
 
 }  // namespace
 
+// The fast path (one clone3, no intermediate) serves every config that joins no namespace
+// and has no time namespace: time offsets can only be written before a process enters the
+// namespace, and joining must happen in an order (user first) that clone cannot express.
+bool needs_intermediate(const spec::Config& cfg) {
+  for (const auto& n : cfg.linux.namespaces) {
+    if (!n.path.empty() || n.kind == NsKind::kTime) return true;
+  }
+  return false;
+}
+
 Result<Spawned> spawn_container(const SpawnOptions& o) {
   const spec::Config& cfg = *o.cfg;
   int sp[2];
@@ -238,11 +238,13 @@ Result<Spawned> spawn_container(const SpawnOptions& o) {
   bool slow = needs_intermediate(cfg);
 
   bool into_cgroup = !slow && o.cgroup2_fd >= 0;
-  pid_t child = clone3_fork(slow ? 0 : clone_flags(cfg), into_cgroup ? o.cgroup2_fd : -1);
+  // A network namespace made ahead (net/netns_ahead.h) is joined by the process instead.
+  uint64_t flags = slow ? 0 : clone_flags(cfg) & ~static_cast<uint64_t>(o.netns_fd >= 0 ? CLONE_NEWNET : 0);
+  pid_t child = clone3_fork(flags, into_cgroup ? o.cgroup2_fd : -1);
   if (child < 0 && into_cgroup) {
     // Kernels before 5.7, or a cgroup the kernel will not clone into: join it by a write.
     into_cgroup = false;
-    child = clone3_fork(clone_flags(cfg));
+    child = clone3_fork(flags);
   }
   if (child < 0) return fail_errno("clone the container process");
   if (child == 0) {
@@ -314,6 +316,7 @@ Result<Spawned> spawn_container(const SpawnOptions& o) {
       return fail(std::move(r.error()));
     }
   }
+  if (o.while_child_sets_up) TRY(o.while_child_sets_up(out.pid));
   for (;;) {
     auto m = TRY(recv_msg(sync));
     if (m.type == Msg::kError) return fail(Error(m.err, m.text));

@@ -28,6 +28,9 @@ struct SpawnOptions {
   std::vector<int> close_in_child;
   std::vector<cgroup::Hierarchy> hierarchies;
   std::vector<std::string> cgroup_leaves;
+  // A new network namespace made ahead for the container (net/netns_ahead.h), which it joins
+  // instead of the clone making one; only on the fast path (clones_directly). -1: none.
+  int netns_fd = -1;
   // Makes the cgroups ready to join (the runtime may have left them to this point: created
   // in a helper meanwhile, limits not yet written). Runs after the clone, before the join.
   std::function<Result<>()> prepare_cgroups;
@@ -35,6 +38,8 @@ struct SpawnOptions {
   // so the container never runs a moment outside its limits. -1: none.
   int cgroup2_fd = -1;
   std::string cgroup2_leaf;
+  // Called once the process is in its cgroups, while it sets itself up (container pid).
+  std::function<Result<>(pid_t pid)> while_child_sets_up;
   // Runs the runtime-namespace hooks (prestart, createRuntime) for container pid `pid`;
   // returns the state JSON that the container-side hooks get on stdin.
   std::function<Result<std::string>(pid_t pid)> on_mounts_ready;
@@ -50,6 +55,10 @@ struct Spawned {
   UniqueFd console;           // pty master when process.terminal is set
   std::string console_name;   // its slave's path in the container
 };
+
+// The fast path (one clone3 makes the container process, no intermediate process): every
+// config that joins no namespace and has no time namespace.
+bool needs_intermediate(const spec::Config& cfg);
 
 // On error the container process is killed and reaped before returning.
 Result<Spawned> spawn_container(const SpawnOptions& o);

@@ -25,6 +25,7 @@
 #include "base/log.h"
 #include "cgroup/cgroup.h"
 #include "cgroup/control.h"
+#include "net/netns_ahead.h"
 #include "process/spawn.h"
 #include "process/terminal.h"
 #include "runtime/hooks.h"
@@ -232,6 +233,14 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
     }
   }
 
+  // The container's network namespace is made meanwhile, where the kernel would have made
+  // it in the runtime's user namespace anyway (net/netns_ahead.h).
+  std::optional<net::NetnsAhead> netns;
+  if (cfg.new_ns(NsKind::kNetwork) && cfg.find_ns(NsKind::kUser) == nullptr && !rootless() &&
+      !process::needs_intermediate(cfg)) {
+    netns.emplace();
+  }
+
   // Built before anything exists, so that a profile libseccomp rejects leaves nothing behind.
   std::optional<security::SeccompFilter> seccomp;
   if (cfg.linux.seccomp) seccomp.emplace(TRY_CTX(security::SeccompFilter::build(*cfg.linux.seccomp), file));
@@ -340,6 +349,17 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
   so.preserve_fds = preserve_fds;
   so.exec_listen_fd = listener.get();
   if (deferred) so.prepare_cgroups = prepare_cgroups;
+  // The state is complete once the process is in its cgroups: saved while it sets itself up
+  // (on failure the whole directory goes).
+  so.while_child_sets_up = [&](pid_t pid) -> Result<> {
+    st.cgroup_leaves = placement.leaves;
+    st.cgroup_created = placement.created;
+    st.pid = pid;
+    st.start_time = proc_info(pid).start_time;
+    TRY_CTX(dir.save(st), "save state");
+    return {};
+  };
+  if (netns) so.netns_fd = netns->get();
   UniqueFd cgroup2_fd;
   for (const auto& leaf : placement.leaves) {
     // CLONE_INTO_CGROUP takes the cgroup mutex, which a warming writer holds: where one
@@ -371,13 +391,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
   auto spawned = TRY(spawn_container(so));
   log::debug("create " + o.id + ": container process " + std::to_string(spawned.pid) + " is ready");
   listener.reset();
-  st.cgroup_leaves = placement.leaves;
-  st.cgroup_created = placement.created;
-  st.pid = spawned.pid;
-  st.start_time = proc_info(spawned.pid).start_time;
   Defer kill_container([&] { kill_and_wait(st); });
-
-  TRY_CTX(dir.save(st), "save state");
   if (!o.pid_file.empty()) {
     std::string pf = o.pid_file[0] == '/' ? o.pid_file : TRY(absolute(".")) + "/" + o.pid_file;
     TRY_CTX(fs::write_file_atomic(pf, std::to_string(spawned.pid)), "pid file");

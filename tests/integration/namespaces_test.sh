@@ -375,7 +375,9 @@ test_user_namespace_maps_root_to_100000() {
   # through the (0700) test directory. The default spec's mounts (proc, sysfs, cgroup v1
   # hierarchies) work unchanged in a user namespace, so none is removed here.
   chmod 0711 "$TEST_TMP"
-  b=$(make_bundle b sh -c 'echo "uid_map" $(cat /proc/self/uid_map); echo "gid_map" $(cat /proc/self/gid_map); echo "id $(id -u) $(id -g)"; echo "ns $(readlink /proc/self/ns/user)"; echo made >/run/created')
+  b=$(make_bundle b sh -c 'echo "uid_map" $(cat /proc/self/uid_map); echo "gid_map" $(cat /proc/self/gid_map); echo "id $(id -u) $(id -g)"; echo "ns $(readlink /proc/self/ns/user)"; echo "lo $(ip link set lo down 2>&1 && echo down)"; echo made >/run/created')
+  # Its network namespace belongs to its user namespace: its root may configure it.
+  ns_add_caps "$b" CAP_NET_ADMIN
   edit_config "$b" '.linux.namespaces += [{"type": "user"}]
     | .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
     | .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
@@ -392,6 +394,7 @@ test_user_namespace_maps_root_to_100000() {
   assert_eq "$(ns_line gid_map "$out")" "0 100000 65536" "gid_map inside"
   assert_eq "$(ns_line id "$out")" "0 0" "id -u / id -g inside"
   ns_assert_other_ns "$(ns_line ns "$out")" user "user namespace inside vs host"
+  assert_eq "$(ns_line lo "$out")" down "ip link set lo down by the container's root"
   [ -f "$shared/created" ] || fail "the container did not create $shared/created"
   assert_eq "$(stat -c '%u:%g' "$shared/created")" "100000:100000" "host owner of the container's file"
   assert_eq "$(cat "$shared/created")" made "content of the container's file"
