@@ -524,6 +524,9 @@ Result<std::string> list(const Globals& g, const std::string& format, bool quiet
   };
   std::vector<Row> rows;
   std::string out;
+  if (!quiet && format != "table" && format != "json") {
+    return fail("invalid format option \"" + format + "\" (table or json)");
+  }
   if (quiet) {
     // Ids only: no state to parse, no process to look at.
     for (const auto& id : list_ids(g.root)) {
@@ -531,19 +534,26 @@ Result<std::string> list(const Globals& g, const std::string& format, bool quiet
     }
     return out;
   }
-  for (const auto& id : list_ids(g.root)) {
-    auto dir = ContainerDir::open(g.root, id, false);
-    if (!dir) continue;
-    auto st = dir->load();
+  // Unlocked, as runc: a container may come or go meanwhile. Each is one read of the head of
+  // its state file (state_summary_from_json), one of /proc/PID/stat and one lookup of the
+  // exec socket, all relative to the root.
+  UniqueFd rootfd(::open(g.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  for (const auto& id : rootfd ? list_ids(g.root) : std::vector<std::string>{}) {
+    auto text = fs::read_file_at(rootfd.get(), id + "/state.json");
+    if (!text) continue;
+    auto st = spec::state_summary_from_json(*text, g.root + "/" + id + "/state.json");
     if (!st) continue;
-    rows.push_back({*st, current_status(*st, *dir)});
+    Status status = current_status_at(*st, rootfd.get(), id + "/" + kExecSocket);
+    rows.push_back({std::move(*st), status});
   }
   if (format == "json") {
-    nlohmann::ordered_json a = nlohmann::ordered_json::array();
-    for (const auto& r : rows) a.push_back(nlohmann::ordered_json::parse(spec::oci_state_json(r.st, r.status, false)));
-    return a.dump() + "\n";
+    out = "[";
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (i > 0) out += ",";
+      out += spec::oci_state_json(rows[i].st, rows[i].status, false);
+    }
+    return out + "]\n";
   }
-  if (format != "table") return fail("invalid format option \"" + format + "\" (table or json)");
   std::vector<std::vector<std::string>> cells = {{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
   for (const auto& r : rows) {
     cells.push_back({r.st.id, std::to_string(r.status == Status::kStopped ? 0 : r.st.pid),

@@ -104,9 +104,13 @@ ProcInfo proc_info(pid_t pid) {
 }
 
 spec::Status current_status(const spec::State& s, const ContainerDir& dir) {
+  return current_status_at(s, dir.fd(), kExecSocket);
+}
+
+spec::Status current_status_at(const spec::State& s, int atfd, const std::string& exec_socket) {
   ProcInfo p = proc_info(s.pid);
   if (!p.alive || p.start_time != s.start_time) return spec::Status::kStopped;
-  if (dir.has_exec_socket()) return spec::Status::kCreated;
+  if (::faccessat(atfd, exec_socket.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) == 0) return spec::Status::kCreated;
   // A frozen cgroup means paused (v1 freezer.state or v2 cgroup.freeze).
   for (const auto& leaf : s.cgroup_leaves) {
     auto st = fs::read_file(leaf + "/freezer.state");
@@ -124,7 +128,7 @@ std::vector<std::string> list_ids(const std::string& root) {
   while (dirent* e = ::readdir(d)) {
     std::string n = e->d_name;
     if (n == "." || n == ".." || e->d_type != DT_DIR) continue;
-    if (fs::exists(root + "/" + n + "/state.json")) out.push_back(n);
+    out.push_back(n);
   }
   ::closedir(d);
   std::sort(out.begin(), out.end());

@@ -48,8 +48,11 @@ ProcInfo proc_info(pid_t pid);
 
 // Status from the recorded state and the live system.
 spec::Status current_status(const spec::State& s, const ContainerDir& dir);
+// The same with the exec socket's path relative to `atfd` (`list`: <root> and "<id>/exec.sock").
+spec::Status current_status_at(const spec::State& s, int atfd, const std::string& exec_socket);
 
-// IDs of the containers under `root` (sorted).
+// Names of the directories under `root` (sorted): the containers, and maybe a create that
+// has not saved its state yet (callers look for state.json).
 std::vector<std::string> list_ids(const std::string& root);
 
 }  // namespace nsbox::runtime

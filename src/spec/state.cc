@@ -92,6 +92,93 @@ Result<State> state_from_json(const std::string& text, const std::string& file) 
   }
 }
 
+namespace {
+
+// Reads the top-level fields of a state file in the order state_to_json writes them and
+// stops once it has the summary's.
+class SummarySax : public nlohmann::json_sax<json> {
+ public:
+  explicit SummarySax(State& s) : s_(s) {}
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t v) override { return number(static_cast<uint64_t>(v)); }
+  bool number_unsigned(number_unsigned_t v) override { return number(v); }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t& v) override {
+    if (depth_ == 1) {
+      if (key_ == "ociVersion") s_.oci_version = std::move(v);
+      else if (key_ == "id") s_.id = std::move(v);
+      else if (key_ == "bundle") s_.bundle = std::move(v);
+      else if (key_ == "rootfs") s_.rootfs = std::move(v);
+      else if (key_ == "created") s_.created = std::move(v);
+    } else if (depth_ == 2 && key_ == "annotations") {
+      s_.annotations[inner_key_] = std::move(v);
+    } else if (depth_ == 2 && key_ == "cgroupLeaves") {
+      s_.cgroup_leaves.push_back(std::move(v));
+    }
+    return true;
+  }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return ++depth_, true; }
+  bool end_object() override { return --depth_, true; }
+  bool start_array(std::size_t) override { return ++depth_, true; }
+  bool end_array() override { return --depth_, true; }
+  bool key(string_t& k) override {
+    if (depth_ == 2) {
+      inner_key_ = k;
+      return true;
+    }
+    if (depth_ != 1) return true;
+    if (mark_read()) return false;  // all there: stop
+    key_ = k;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    error_ = e.what();
+    return false;
+  }
+  bool complete() {
+    if (!complete_ && error_.empty() && depth_ == 0) mark_read();  // the file's last value
+    return complete_;
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  static constexpr const char* kKeys[] = {"ociVersion", "id",      "pid",   "startTime",   "bundle",
+                                         "rootfs",     "created", "owner", "annotations", "cgroupLeaves"};
+  // The value of key_ has been read; true once all of the summary's have.
+  bool mark_read() {
+    for (size_t i = 0; i < std::size(kKeys); ++i) {
+      if (key_ == kKeys[i]) seen_ |= 1u << i;
+    }
+    complete_ = seen_ == (1u << std::size(kKeys)) - 1;
+    return complete_;
+  }
+  bool number(uint64_t v) {
+    if (depth_ != 1) return true;
+    if (key_ == "pid") s_.pid = static_cast<pid_t>(v);
+    else if (key_ == "startTime") s_.start_time = v;
+    else if (key_ == "owner") s_.owner = static_cast<uint32_t>(v);
+    return true;
+  }
+  State& s_;
+  int depth_ = 0;
+  std::string key_, inner_key_, error_;
+  unsigned seen_ = 0;
+  bool complete_ = false;
+};
+
+}  // namespace
+
+Result<State> state_summary_from_json(const std::string& text, const std::string& file) {
+  State s;
+  SummarySax sax(s);
+  json::sax_parse(text, &sax);
+  if (!sax.error().empty()) return fail(file + ": corrupt state file: " + sax.error());
+  if (!sax.complete()) return fail(file + ": corrupt state file: a field of the summary is missing");
+  return s;
+}
+
 std::string oci_state_json(const State& s, Status status, bool pretty) {
   json j = {{"ociVersion", s.oci_version}, {"id", s.id}, {"status", status_name(status)}};
   j["pid"] = status == Status::kStopped ? 0 : s.pid;  // runc reports 0 once stopped

@@ -40,6 +40,10 @@ struct State {
 
 std::string state_to_json(const State& s);
 Result<State> state_from_json(const std::string& text, const std::string& file);
+// What `list` shows and needs for the status: ociVersion, id, pid, startTime, bundle,
+// rootfs, created, owner, annotations and cgroupLeaves, the rest left unread (the saved
+// process and seccomp profile are most of the file).
+Result<State> state_summary_from_json(const std::string& text, const std::string& file);
 // The runtime-spec state document (what `state` prints and hooks read on stdin).
 std::string oci_state_json(const State& s, Status status, bool pretty);
 

@@ -742,6 +742,7 @@ test_pause_resume_freezes_and_thaws() {
   [ "$c2" -gt "$c1" ] || fail "counter does not advance while running: $c1 then $c2"
   nsbox pause "$id"
   assert_eq "$(status_of "$id")" paused "status after pause"
+  assert_eq "$(nsbox list --format json | jq -r --arg id "$id" '.[] | select(.id == $id) | .status')" paused "status in list after pause"
   c3=$(cg_count "$id")
   sleep 0.5
   c4=$(cg_count "$id")

@@ -205,6 +205,11 @@ test_list_json() {
   done
   nsbox start "$id"
   assert_eq "$(nsbox list --format json | jq -r '.[0].status')" running "status in list after start"
+  # A directory without a state file (a create at work) is not a container yet.
+  mkdir "$TEST_ROOT/half-made"
+  assert_eq "$(nsbox list --format json | jq -r '.[].id')" "$id" "list with a directory that has no state"
+  assert_eq "$(nsbox list -q)" "$id" "list -q with a directory that has no state"
+  rmdir "$TEST_ROOT/half-made"
   must_fail 'invalid format option "yaml"' nsbox list --format yaml
 }
 

@@ -217,5 +217,47 @@ TEST(OciStateJson, PrettyAndCompact) {
   EXPECT_EQ(json::parse(compact), json::parse(pretty));
 }
 
+TEST(StateSummary, HasWhatListNeedsAndNotTheRest) {
+  State s = sample();
+  auto sum = state_summary_from_json(state_to_json(s), "f");
+  ASSERT_TRUE(sum) << sum.error().what();
+  EXPECT_EQ(sum->oci_version, s.oci_version);
+  EXPECT_EQ(sum->id, s.id);
+  EXPECT_EQ(sum->pid, s.pid);
+  EXPECT_EQ(sum->start_time, s.start_time);
+  EXPECT_EQ(sum->bundle, s.bundle);
+  EXPECT_EQ(sum->rootfs, s.rootfs);
+  EXPECT_EQ(sum->created, s.created);
+  EXPECT_EQ(sum->owner, s.owner);
+  EXPECT_EQ(sum->annotations, s.annotations);
+  EXPECT_EQ(sum->cgroup_leaves, s.cgroup_leaves);
+  EXPECT_TRUE(sum->cgroup_created.empty());  // not read
+  EXPECT_TRUE(sum->process_json.empty());
+  EXPECT_EQ(oci_state_json(*sum, Status::kRunning, false), oci_state_json(s, Status::kRunning, false));
+}
+
+TEST(StateSummary, FieldsInAnyOrderAndAtTheEnd) {
+  State s = sample();
+  json j = json::parse(state_to_json(s));
+  json r = json::object();
+  for (auto it = j.rbegin(); it != j.rend(); ++it) r[it.key()] = it.value();  // reversed
+  auto sum = state_summary_from_json(r.dump(), "f");
+  ASSERT_TRUE(sum) << sum.error().what();
+  EXPECT_EQ(sum->id, s.id);
+  EXPECT_EQ(sum->cgroup_leaves, s.cgroup_leaves);
+  EXPECT_EQ(sum->annotations, s.annotations);
+}
+
+TEST(StateSummary, CorruptOrIncomplete) {
+  auto bad = state_summary_from_json("{\"ociVersion\": \"1\", \"id\": ", "/r/x/state.json");
+  ASSERT_FALSE(bad);
+  EXPECT_TRUE(std::string(bad.error().what()).starts_with("/r/x/state.json: corrupt state file: ")) << bad.error().what();
+  json j = json::parse(state_to_json(sample()));
+  j.erase("created");
+  auto missing = state_summary_from_json(j.dump(), "/r/x/state.json");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(std::string(missing.error().what()), "/r/x/state.json: corrupt state file: a field of the summary is missing");
+}
+
 }  // namespace
 }  // namespace nsbox::spec
