@@ -15,6 +15,7 @@
 #include "base/fs.h"
 #include "base/raw_syscall.h"
 #include "base/unique_fd.h"
+#include "cgroup/control.h"
 
 namespace nsbox::cgroup {
 namespace {
@@ -124,6 +125,7 @@ Plan plan(const std::vector<Hierarchy>& hs, const std::string& cgroups_path) {
     for (const auto& part : split(dir.substr(h.mountpoint.size()), '/')) {
       if (part.empty()) continue;
       Plan::Dir d;
+      d.v2 = h.fstype == "cgroup2";
       d.cpuset = cpuset;
       if (cpuset) {
         d.files[0] = cur + "/cpuset.cpus";
@@ -180,12 +182,13 @@ int make_dir(const Plan::Dir& d) {
 Result<Placement> placement_from(const Plan& p, const std::vector<int>& results) {
   Placement pl;
   for (size_t i = 0; i < p.dirs.size(); ++i) {
-    if (results[i] == 0) {
-      pl.created.push_back(p.dirs[i].path);
-    } else if (results[i] != EEXIST) {
-      for (auto it = pl.created.rbegin(); it != pl.created.rend(); ++it) ::rmdir(it->c_str());
-      return fail_errno("create cgroup " + p.dirs[i].path, results[i]);
-    }
+    if (results[i] == 0) pl.created.push_back(p.dirs[i].path);
+  }
+  for (size_t i = 0; i < p.dirs.size(); ++i) {
+    if (results[i] == 0 || results[i] == EEXIST || results[i] == -1) continue;
+    // (Not only the ones before it: the v2 and v1 directories may be made apart.)
+    for (auto it = pl.created.rbegin(); it != pl.created.rend(); ++it) ::rmdir(it->c_str());
+    return fail_errno("create cgroup " + p.dirs[i].path, results[i]);
   }
   pl.leaves = p.leaves;
   return pl;
@@ -204,6 +207,21 @@ Result<Placement> make(const Plan& p) {
 
 Result<Placement> create(const std::vector<Hierarchy>& hs, const std::string& cgroups_path) {
   return make(plan(hs, cgroups_path));
+}
+
+std::vector<std::string> join_files(const std::vector<std::string>& dirs) {
+  std::vector<std::string> out;
+  for (const auto& d : dirs) out.push_back(d + (is_cgroup2(d) ? "/cgroup.procs" : "/tasks"));
+  return out;
+}
+
+Result<> join_self(const std::vector<std::string>& files) {
+  for (const auto& f : files) {
+    if (auto r = fs::write_file(f, "0"); !r) {
+      return fail(std::move(r.error().context("join cgroup " + f.substr(0, f.rfind('/')))));
+    }
+  }
+  return {};
 }
 
 Result<> enter(const std::vector<std::string>& dirs, pid_t pid) {
@@ -226,31 +244,41 @@ int AttachWarmup::helper(void* arg) {
   if (self->done_) {
     const auto& dirs = self->plan_->dirs;
     for (size_t i = 0; i < dirs.size(); ++i) {
+      if (self->results_[i] != -1) continue;  // made by the constructor
       self->results_[i] = make_dir(dirs[i]);
       if (self->results_[i] != 0 && self->results_[i] != EEXIST) break;
     }
     uint64_t one = 1;
     raw_syscall(SYS_write, self->done_.get(), reinterpret_cast<long>(&one), sizeof one);
   }
-  raw_syscall(SYS_write, self->procs_fd_, reinterpret_cast<long>("0"), 1);
+  if (self->procs_fd_ >= 0) raw_syscall(SYS_write, self->procs_fd_, reinterpret_cast<long>("0"), 1);
   return 0;
 }
 
-AttachWarmup::AttachWarmup(const std::vector<Hierarchy>& hs, const Plan* make) : plan_(make) {
+AttachWarmup::AttachWarmup(const std::vector<Hierarchy>& hs, const Plan* make, bool warm) : plan_(make) {
   if (plan_ != nullptr) results_.assign(plan_->dirs.size(), -1);
+  if (plan_ != nullptr && !warm) {
+    for (size_t i = 0; i < plan_->dirs.size(); ++i) {
+      if (!plan_->dirs[i].v2) continue;
+      results_[i] = make_dir(plan_->dirs[i]);
+      if (results_[i] != 0 && results_[i] != EEXIST) return;  // made() reports it
+    }
+  }
   UniqueFd procs;
   for (const auto& h : hs) {
-    if (h.fstype != "cgroup") continue;
+    if (h.fstype != "cgroup" || !warm) continue;
     std::string path = h.mountpoint + h.own_path + (h.own_path == "/" ? "" : "/") + "cgroup.procs";
     procs.reset(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
     if (procs) break;
   }
-  if (!procs) return;  // no v1 hierarchy we may write: made() does the work inline
+  // Nothing to warm and nothing to make, or no v1 hierarchy we may write: made() does the
+  // work inline.
+  if (!procs && (warm || plan_ == nullptr || plan_->dirs.empty())) return;
   if (plan_ != nullptr && kRawSyscalls) {
     done_.reset(::eventfd(0, EFD_CLOEXEC));
     if (!done_) return;
   }
-  procs_fd_ = procs.get();
+  procs_fd_ = procs ? procs.get() : -1;
   stack_ = std::make_unique<char[]>(kStack);
   // No exit signal: nothing of ours that waits for children sees it; finish() reaps it.
   // The helper gets a copy of our descriptor table (no CLONE_FILES): ours may close.
@@ -272,7 +300,15 @@ Result<Placement> AttachWarmup::made() {
     }
     r = placement_from(*plan_, results_);
   } else {
-    r = make(*plan_);
+    for (size_t i = 0; i < plan_->dirs.size(); ++i) {
+      if (results_[i] != -1) {
+        if (results_[i] != 0 && results_[i] != EEXIST) break;
+        continue;
+      }
+      results_[i] = make_dir(plan_->dirs[i]);
+      if (results_[i] != 0 && results_[i] != EEXIST) break;
+    }
+    r = placement_from(*plan_, results_);
   }
   if (r) placement_ = *r;
   return r;

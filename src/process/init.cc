@@ -18,6 +18,7 @@
 
 #include "base/fs.h"
 #include "base/unique_fd.h"
+#include "cgroup/cgroup.h"
 #include "net/loopback.h"
 #include "ns/rootfs.h"
 #include "process/become.h"
@@ -84,12 +85,12 @@ Result<std::string> setup(const SpawnOptions& o, int sync_fd, std::string& hook_
   std::map<size_t, int> idmapped;
   // Idmapped mounts made by the runtime arrive before the go-ahead.
   std::vector<UniqueFd> held;
-  bool cgroups_pending = false;
+  int64_t cgroups_pending = 0;  // 1: the runtime moves us, 2: we move ourselves
   for (;;) {
     auto m = TRY(recv_msg(sync_fd));
     if (m.type == Msg::kError) return fail(Error(m.err, m.text));
     if (m.type == Msg::kGo) {
-      cgroups_pending = m.value == 1;
+      cgroups_pending = m.value;
       break;
     }
     if (m.type != Msg::kIdmappedMount) return fail("sync: unexpected message from the runtime");
@@ -108,7 +109,17 @@ Result<std::string> setup(const SpawnOptions& o, int sync_fd, std::string& hook_
   auto join_cgroups = [&]() -> Result<> {
     if (joined) return {};
     joined = true;
-    if (cgroups_pending) TRY(expect_msg(sync_fd, Msg::kCgroupsJoined));
+    if (cgroups_pending == 1) TRY(expect_msg(sync_fd, Msg::kCgroupsJoined));
+    if (cgroups_pending == 2) {
+      auto m = TRY(expect_msg(sync_fd, Msg::kJoinCgroups));
+      std::vector<std::string> files;
+      for (size_t i = 0, j; i < m.text.size(); i = j + 1) {
+        j = m.text.find('\n', i);
+        if (j == std::string::npos) j = m.text.size();
+        if (j > i) files.push_back(m.text.substr(i, j - i));
+      }
+      TRY(cgroup::join_self(files));
+    }
     if (cfg.new_ns(NsKind::kCgroup) && ::unshare(CLONE_NEWCGROUP) < 0) {
       return fail_errno("unshare cgroup namespace");
     }

@@ -299,12 +299,19 @@ Result<Spawned> spawn_container(const SpawnOptions& o) {
   // before anything that needs them: its cgroup namespace and cgroup mounts (init.cc), and
   // it cannot reach its program before the hooks, which come after this.
   bool pending = !to_enter.empty();
-  TRY(send_msg(sync, Msg::kGo, pending ? 1 : 0));
+  bool self_join = pending && o.self_join_cgroups && !slow;
+  TRY(send_msg(sync, Msg::kGo, pending ? (self_join ? 2 : 1) : 0));
   if (pending) {
     Result<> r;
     if (o.prepare_cgroups) r = o.prepare_cgroups();
-    if (r) r = cgroup::enter(to_enter, out.pid);
-    if (r) r = send_msg(sync, Msg::kCgroupsJoined);
+    if (r && self_join) {
+      std::string files;
+      for (const auto& f : cgroup::join_files(to_enter)) files += f + "\n";
+      r = send_msg(sync, Msg::kJoinCgroups, 0, files);
+    } else if (r) {
+      r = cgroup::enter(to_enter, out.pid);
+      if (r) r = send_msg(sync, Msg::kCgroupsJoined);
+    }
     if (!r) {
       // The process may have failed its setup meanwhile: its reason comes first. (Not a
       // blocking read: it may as well be waiting for the kCgroupsJoined that never comes.)

@@ -28,6 +28,11 @@ struct SpawnOptions {
   std::vector<int> close_in_child;
   std::vector<cgroup::Hierarchy> hierarchies;
   std::vector<std::string> cgroup_leaves;
+  // The process moves itself into its v1 cgroups (cgroup::join_self: no global lock, no
+  // grace period): only where it is single-threaded root of the host's user namespace,
+  // still seeing the host's cgroup mounts at that point, so on the fast path without a user
+  // namespace. Otherwise the runtime moves it.
+  bool self_join_cgroups = false;
   // A new network namespace made ahead for the container (net/netns_ahead.h), which it joins
   // instead of the clone making one; only on the fast path (clones_directly). -1: none.
   int netns_fd = -1;

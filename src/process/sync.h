@@ -24,6 +24,8 @@ enum class Msg : uint32_t {
   kIdmappedMount,    // parent, before kGo: a detached idmapped mount; text = mounts[] index
   kCgroupsJoined,    // parent: the container process is in its cgroups now (after a kGo
                      // whose value 1 said they were still pending)
+  kJoinCgroups,      // parent: the cgroups are ready, join them yourself (after a kGo whose
+                     // value 2 said so); text = the files to write "0" to, one a line
 };
 
 struct SyncMsg {

@@ -264,21 +264,26 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
 
   auto hierarchies = TRY(cgroup::discover());
   std::string cg_path = cfg.linux.cgroups_path.empty() ? "nsbox-" + o.id : cfg.linux.cgroups_path;
-  // As root on a v1 or hybrid host, the container's cgroups are made by the attach warm-up
-  // helper while the runtime clones the container (0.4 ms for ten hierarchies), and their
-  // limits are written while the container sets itself up: it joins them only after that,
-  // long before anything of the user's runs. Elsewhere (cgroup v2: CLONE_INTO_CGROUP needs
-  // the cgroup first; rootless: no cgroups may be a fallback) all of it comes first.
+  // As root on a v1 or hybrid host, the container's v1 cgroups are made by a helper while
+  // the runtime clones the container (0.4 ms for ten hierarchies), and their limits are
+  // written while the container sets itself up: it joins them only after that, long before
+  // anything of the user's runs. Elsewhere (cgroup v2: CLONE_INTO_CGROUP needs the cgroup
+  // first; rootless: no cgroups may be a fallback) all of it comes first.
   bool deferred = !rootless() && std::any_of(hierarchies.begin(), hierarchies.end(), [](const auto& h) {
                     return h.fstype == "cgroup";
                   });
+  // Where it can (process/spawn.h), the container process joins its v1 cgroups itself,
+  // which takes no global lock (cgroup::join_self); the cgroup2 directory, if any, is then
+  // made first and cloned into. Otherwise the runtime moves it, and the helper pays the
+  // lock's grace period ahead (cgroup::AttachWarmup).
+  bool self_join = deferred && cfg.find_ns(NsKind::kUser) == nullptr && !process::needs_intermediate(cfg);
   cgroup::Plan plan;
   cgroup::Placement placement;
   std::optional<cgroup::AttachWarmup> warmup;
   if (deferred) {
     plan = cgroup::plan(hierarchies, cg_path);
     placement.leaves = plan.leaves;
-    warmup.emplace(hierarchies, &plan);
+    warmup.emplace(hierarchies, &plan, !self_join);
   } else if (auto made = cgroup::create(hierarchies, cg_path); made) {
     placement = std::move(*made);
   } else if (rootless() && cfg.linux.cgroups_path.empty() &&
@@ -349,6 +354,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
   so.preserve_fds = preserve_fds;
   so.exec_listen_fd = listener.get();
   if (deferred) so.prepare_cgroups = prepare_cgroups;
+  so.self_join_cgroups = self_join;
   // The state is complete once the process is in its cgroups: saved while it sets itself up
   // (on failure the whole directory goes).
   so.while_child_sets_up = [&](pid_t pid) -> Result<> {
@@ -364,7 +370,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
   for (const auto& leaf : placement.leaves) {
     // CLONE_INTO_CGROUP takes the cgroup mutex, which a warming writer holds: where one
     // runs (a v1 host), the v2 leaf is joined by a write after the clone like the others.
-    if (cgroup::is_cgroup2(leaf) && !deferred && !(warmup && warmup->active())) {
+    if (cgroup::is_cgroup2(leaf) && (self_join || (!deferred && !(warmup && warmup->active())))) {
       cgroup2_fd.reset(::open(leaf.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       so.cgroup2_fd = cgroup2_fd.get();
       so.cgroup2_leaf = leaf;

@@ -943,6 +943,33 @@ test_cgroups_path_relative() {
   done
 }
 
+# A v1 cpuset cgroup with no cpus takes no task: joining it fails (the container process
+# moves itself into its v1 cgroups, or the runtime moves it). The error names the cgroup,
+# and nothing is left: no process, no state, none of the cgroups nsbox made, while the one
+# it found stays.
+test_joining_a_cgroup_that_refuses_fails_cleanly() {
+  local id b mp line ctrls dirs=""
+  cg_is_v1 cpuset || skip "no v1 cpuset hierarchy (the refusal needs an empty v1 cpuset)"
+  id=$(cid refuse)
+  mp=$(cg_v1_mount cpuset)
+  mkdir "$mp/nsbox-t$$-nocpus"  # made here: its cpuset.cpus stays empty
+  at_exit rmdir "$mp/nsbox-t$$-nocpus"
+  b=$(cg_bundle "$id" sleep 100)
+  edit_config "$b" '.linux.cgroupsPath = $p' --arg p "/nsbox-t$$-nocpus"
+  cg_must_fail "join cgroup $mp/nsbox-t$$-nocpus: " nsbox create --bundle "$b" "$id"
+  assert_contains "$ERR" "No space left on device" "the kernel's reason"
+  assert_no_leftovers "$id"
+  while IFS= read -r line; do
+    ctrls=$(echo "$line" | cut -d: -f2)
+    if [ -z "$ctrls" ]; then dirs="$dirs $(cg_v2_mount)"; else dirs="$dirs $(cg_v1_mount "${ctrls%%,*}")"; fi
+  done </proc/self/cgroup
+  for d in $dirs; do
+    [ "$d" = "$mp" ] && continue
+    [ ! -e "$d/nsbox-t$$-nocpus" ] || fail "$d/nsbox-t$$-nocpus left behind"
+  done
+  [ -d "$mp/nsbox-t$$-nocpus" ] || fail "the pre-existing $mp/nsbox-t$$-nocpus was removed"
+}
+
 test_cgroups_path_keeps_existing_parent() {
   local id b pid line ctrls mp parent parents=""
   id=$(cid parent)
