@@ -1,6 +1,7 @@
 #include "runtime/exec.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <linux/close_range.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -105,6 +106,7 @@ Result<spec::Process> build_process(const ExecOptions& o, const spec::State& st)
 
 struct ExecChild {
   const spec::Process* p;
+  const std::vector<std::string>* join_cgroups;  // files to write 0 to (cgroup::join_self), or null
   int pidfd;
   int ns_flags;
   int preserve_fds;
@@ -115,6 +117,8 @@ struct ExecChild {
 // The exec'd process: join the container, become the process the spec describes, execve.
 Result<std::string> exec_setup(const ExecChild& c) {
   const spec::Process& p = *c.p;
+  // Its cgroups first, while it still sees the host's cgroup mounts.
+  if (c.join_cgroups != nullptr) TRY(cgroup::join_self(*c.join_cgroups));
   // One setns with a pidfd joins them all in the order the kernel needs (user first).
   if (c.ns_flags != 0 && ::setns(c.pidfd, c.ns_flags) < 0) return fail_errno("join the container's namespaces");
   ::close(c.pidfd);
@@ -158,10 +162,13 @@ Result<std::string> exec_setup(const ExecChild& c) {
 Result<int> exec(const Globals& g, const ExecOptions& o) {
   auto dir = TRY(ContainerDir::open(g.root, o.id, false));
   auto st = TRY(dir.load());
-  // The v1 attach lock's grace period, paid while the process is prepared (cgroup.h).
+  // As root of the host's user namespace the process moves itself into the container's v1
+  // cgroups, taking no global lock (cgroup::join_self). Otherwise the runtime moves it, and
+  // the v1 attach lock's grace period is paid while the process is prepared (cgroup.h).
+  bool self_join = ::geteuid() == 0 && !security::in_user_namespace();
   std::optional<cgroup::AttachWarmup> warmup;
-  if (std::any_of(st.cgroup_leaves.begin(), st.cgroup_leaves.end(),
-                  [](const std::string& l) { return !cgroup::is_cgroup2(l); })) {
+  if (!self_join && std::any_of(st.cgroup_leaves.begin(), st.cgroup_leaves.end(),
+                                [](const std::string& l) { return !cgroup::is_cgroup2(l); })) {
     if (auto hs = cgroup::discover()) warmup.emplace(*hs);
   }
   spec::Status status = current_status(st, dir);
@@ -240,27 +247,41 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
     child = static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
   }
   if (child < 0) return fail_errno("clone the exec process");
+  // Every cgroup but the one cloned into (none if that clone failed and the second made it).
+  std::vector<std::string> to_enter;
+  for (const auto& l : leaves) {
+    if (l != cg2_leaf) to_enter.push_back(l);
+  }
   if (child == 0) {
     parent_end.reset();
     dir = ContainerDir();  // the lock must not ride into the container
     cg2.reset();           // nor a directory of the host (CVE-2024-21626)
-    exec_child(ExecChild{&p, pidfd.get(), flags & ~for_children, o.preserve_fds, child_end.get(),
-                         seccomp ? &*seccomp : nullptr});
+    std::vector<std::string> join = cgroup::join_files(to_enter);
+    exec_child(ExecChild{&p, self_join ? &join : nullptr, pidfd.get(), flags & ~for_children,
+                         o.preserve_fds, child_end.get(), seccomp ? &*seccomp : nullptr});
   }
   child_end.reset();
   auto kill_child = [&] {
     ::kill(child, SIGKILL);
     ::waitpid(child, nullptr, 0);
   };
-  std::vector<std::string> to_enter;
-  for (const auto& l : leaves) {
-    if (l != cg2_leaf) to_enter.push_back(l);
-  }
-  if (auto r = cgroup::enter(to_enter, child); !r) {
-    kill_child();
-    return fail(std::move(r.error()));
+  if (!self_join) {
+    if (auto r = cgroup::enter(to_enter, child); !r) {
+      kill_child();
+      return fail(std::move(r.error()));
+    }
   }
   if (auto r = process::send_msg(parent_end.get(), Msg::kGo); !r) {
+    // The process may have failed before it waited for us (joining its cgroups): its
+    // reason, not the broken pipe.
+    pollfd pfd{parent_end.get(), POLLIN, 0};
+    if (::poll(&pfd, 1, 0) == 1) {
+      auto m = process::recv_msg(parent_end.get());
+      if (m && m->type == Msg::kError) {
+        kill_child();
+        return fail(Error(m->err, m->text));
+      }
+    }
     kill_child();
     return fail(std::move(r.error()));
   }

@@ -180,6 +180,30 @@ test_exec_joins_container_cgroup() {
   wait_for "the exec'd process $epid to die with the container" ex_gone "$epid"
 }
 
+# The exec'd process joins the container's cgroups (--cgroup: a sub-cgroup of each); one
+# that refuses it (a v1 cpuset without cpus) fails the exec with the kernel's reason and
+# leaves no process behind.
+test_exec_into_a_cgroup_that_refuses_fails_cleanly() {
+  local leaf cs="" before cg_v1_cpuset
+  cg_v1_cpuset=$(awk '{ i = index($0, " - "); split(substr($0, 1, i - 1), pre, " "); split(substr($0, i + 3), post, " ")
+    if (post[1] == "cgroup" && pre[4] == "/" && post[3] ~ /(^|,)cpuset(,|$)/) { print pre[5]; exit } }' /proc/self/mountinfo)
+  [ -n "$cg_v1_cpuset" ] || skip "no v1 cpuset hierarchy (the refusal needs an empty v1 cpuset)"
+  ex_start refuse
+  for leaf in $(nsbox state "$ID" >/dev/null && jq -r '.cgroupLeaves[]' "$TEST_ROOT/$ID/state.json"); do
+    mkdir "$leaf/sub"  # as made here, a v1 cpuset one has no cpus
+    at_exit "rmdir '$leaf/sub' 2>/dev/null"
+    case "$leaf" in "$cg_v1_cpuset"/*) cs=$leaf ;; esac
+  done
+  [ -n "$cs" ] || fail "no cpuset cgroup among the container's"
+  before=$(nsbox ps --format json "$ID")
+  ex_fail "join cgroup $cs/sub: " --cgroup sub "$ID" true
+  assert_contains "$ERR" "No space left on device" "the kernel's reason"
+  assert_eq "$(nsbox ps --format json "$ID")" "$before" "the container's processes after the failed exec"
+  assert_eq "$(cat "$cs/sub/tasks")" "" "tasks of the refusing cgroup"
+  for leaf in $(jq -r '.cgroupLeaves[]' "$TEST_ROOT/$ID/state.json"); do rmdir "$leaf/sub"; done
+  ex_finish
+}
+
 test_exec_joins_user_namespace() {
   local f status
   # The container's root is host uid 100000: it must reach its rootfs through the test
