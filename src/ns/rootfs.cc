@@ -330,6 +330,7 @@ Result<> mount_all(const RootfsContext& ctx, int rootfd) {
   for (size_t i = 0; i < cfg.mounts.size(); ++i) {
     const spec::Mount& m = cfg.mounts[i];
     if ((m.type == "cgroup" || m.type == "cgroup2") && ctx.join_cgroups) TRY(ctx.join_cgroups());
+    if (m.type == "sysfs" && ctx.join_netns) TRY(ctx.join_netns());
     auto im = ctx.idmapped.find(i);
     TRY_CTX(mount_one(ctx, rootfd, m, im == ctx.idmapped.end() ? -1 : im->second),
             "mount " + m.destination);

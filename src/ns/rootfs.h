@@ -24,6 +24,8 @@ struct RootfsContext {
   // Called before the first cgroup mount: the process must be in its cgroups (and its
   // cgroup namespace) by then.
   std::function<Result<>()> join_cgroups;
+  // Called before the first sysfs mount: the process must be in its network namespace.
+  std::function<Result<>()> join_netns;
 };
 
 // Make the mount tree private to us and bind the rootfs onto itself.

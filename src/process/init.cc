@@ -49,7 +49,8 @@ Result<> set_sysctls(const spec::Config& cfg) {
 }
 
 Result<> setup_fs(const SpawnOptions& o, int sync_fd, std::string& hook_state,
-                  const std::map<size_t, int>& idmapped, const std::function<Result<>()>& join_cgroups) {
+                  const std::map<size_t, int>& idmapped, const std::function<Result<>()>& join_netns,
+                  const std::function<Result<>()>& join_cgroups) {
   const spec::Config& cfg = *o.cfg;
   UniqueFd rootfd;
   bool own_mnt = cfg.new_ns(NsKind::kMount);
@@ -61,6 +62,7 @@ Result<> setup_fs(const SpawnOptions& o, int sync_fd, std::string& hook_state,
     ctx.hierarchies = o.hierarchies;
     ctx.cgroup_leaves = o.cgroup_leaves;
     ctx.idmapped = idmapped;
+    ctx.join_netns = join_netns;
     ctx.join_cgroups = join_cgroups;
     TRY(ns::mount_all(ctx, rootfd.get()));
   }
@@ -103,12 +105,31 @@ Result<std::string> setup(const SpawnOptions& o, int sync_fd, std::string& hook_
     if (::setresgid(0, 0, 0) < 0 && errno != EINVAL) return fail_errno("setresgid 0");
     if (::setresuid(0, 0, 0) < 0 && errno != EINVAL) return fail_errno("setresuid 0");
   }
+  // A network namespace made ahead comes once the runtime has it; needed first for sysfs
+  // (which shows the devices of the mounter's namespace) or at the end of the mounts.
+  bool late_netns = o.netns_ahead && cfg.new_ns(NsKind::kNetwork);
+  bool net_joined = false;
+  auto join_netns = [&]() -> Result<> {
+    if (net_joined) return {};
+    net_joined = true;
+    if (late_netns) {
+      auto m = TRY(expect_msg(sync_fd, Msg::kNetns));
+      UniqueFd ns(m.fd);
+      if (ns ? ::setns(ns.get(), CLONE_NEWNET) < 0 : ::unshare(CLONE_NEWNET) < 0) {
+        return fail_errno("join the network namespace made for the container");
+      }
+    }
+    if (cfg.new_ns(NsKind::kNetwork)) TRY(net::loopback_up());
+    return {};
+  };
+  if (!late_netns) TRY(join_netns());
   // Once the runtime has moved us into our cgroups (it may still be waiting for the
   // kernel): only then may the cgroup namespace be made, rooted there.
   bool joined = false;
   auto join_cgroups = [&]() -> Result<> {
     if (joined) return {};
     joined = true;
+    TRY(join_netns());  // its message comes first
     if (cgroups_pending == 1) TRY(expect_msg(sync_fd, Msg::kCgroupsJoined));
     if (cgroups_pending == 2) {
       auto m = TRY(expect_msg(sync_fd, Msg::kJoinCgroups));
@@ -125,11 +146,6 @@ Result<std::string> setup(const SpawnOptions& o, int sync_fd, std::string& hook_
     }
     return {};
   };
-  if (o.netns_fd >= 0) {
-    if (::setns(o.netns_fd, CLONE_NEWNET) < 0) return fail_errno("join the network namespace made for the container");
-    ::close(o.netns_fd);
-  }
-  if (cfg.new_ns(NsKind::kNetwork)) TRY(net::loopback_up());
   if (!cfg.hostname.empty() && ::sethostname(cfg.hostname.data(), cfg.hostname.size()) < 0) {
     return fail_errno("sethostname");
   }
@@ -137,7 +153,7 @@ Result<std::string> setup(const SpawnOptions& o, int sync_fd, std::string& hook_
       ::setdomainname(cfg.domainname.data(), cfg.domainname.size()) < 0) {
     return fail_errno("setdomainname");
   }
-  TRY(setup_fs(o, sync_fd, hook_state, idmapped, join_cgroups));
+  TRY(setup_fs(o, sync_fd, hook_state, idmapped, join_netns, join_cgroups));
   if (::setsid() < 0) return fail_errno("setsid");
   if (p.terminal) {
     // The master goes to the runtime, which hands it to the console socket or relays it.

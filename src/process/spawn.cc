@@ -239,7 +239,8 @@ Result<Spawned> spawn_container(const SpawnOptions& o) {
 
   bool into_cgroup = !slow && o.cgroup2_fd >= 0;
   // A network namespace made ahead (net/netns_ahead.h) is joined by the process instead.
-  uint64_t flags = slow ? 0 : clone_flags(cfg) & ~static_cast<uint64_t>(o.netns_fd >= 0 ? CLONE_NEWNET : 0);
+  bool late_netns = !slow && o.netns_ahead && cfg.new_ns(NsKind::kNetwork);
+  uint64_t flags = slow ? 0 : clone_flags(cfg) & ~static_cast<uint64_t>(late_netns ? CLONE_NEWNET : 0);
   pid_t child = clone3_fork(flags, into_cgroup ? o.cgroup2_fd : -1);
   if (child < 0 && into_cgroup) {
     // Kernels before 5.7, or a cgroup the kernel will not clone into: join it by a write.
@@ -301,6 +302,10 @@ Result<Spawned> spawn_container(const SpawnOptions& o) {
   bool pending = !to_enter.empty();
   bool self_join = pending && o.self_join_cgroups && !slow;
   TRY(send_msg(sync, Msg::kGo, pending ? (self_join ? 2 : 1) : 0));
+  if (late_netns) {
+    int fd = o.netns_ahead();
+    TRY(fd >= 0 ? send_fd(sync, Msg::kNetns, fd, "") : send_msg(sync, Msg::kNetns));
+  }
   if (pending) {
     Result<> r;
     if (o.prepare_cgroups) r = o.prepare_cgroups();

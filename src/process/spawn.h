@@ -34,8 +34,10 @@ struct SpawnOptions {
   // namespace. Otherwise the runtime moves it.
   bool self_join_cgroups = false;
   // A new network namespace made ahead for the container (net/netns_ahead.h), which it joins
-  // instead of the clone making one; only on the fast path (clones_directly). -1: none.
-  int netns_fd = -1;
+  // instead of the clone making one; only on the fast path (!needs_intermediate). Called
+  // after the clone, it waits for the namespace: its descriptor, or -1 (the process then
+  // makes one). The process needs it only when it comes to mount sysfs.
+  std::function<int()> netns_ahead;
   // Makes the cgroups ready to join (the runtime may have left them to this point: created
   // in a helper meanwhile, limits not yet written). Runs after the clone, before the join.
   std::function<Result<>()> prepare_cgroups;

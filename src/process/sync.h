@@ -26,6 +26,8 @@ enum class Msg : uint32_t {
                      // whose value 1 said they were still pending)
   kJoinCgroups,      // parent: the cgroups are ready, join them yourself (after a kGo whose
                      // value 2 said so); text = the files to write "0" to, one a line
+  kNetns,            // parent (after kGo, before any cgroup message): the network namespace
+                     // made ahead rides along (SCM_RIGHTS); none: unshare one yourself
 };
 
 struct SyncMsg {

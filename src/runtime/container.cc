@@ -365,7 +365,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
     TRY_CTX(dir.save(st), "save state");
     return {};
   };
-  if (netns) so.netns_fd = netns->get();
+  if (netns) so.netns_ahead = [&] { return netns->get(); };
   UniqueFd cgroup2_fd;
   for (const auto& leaf : placement.leaves) {
     // CLONE_INTO_CGROUP takes the cgroup mutex, which a warming writer holds: where one
