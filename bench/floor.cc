@@ -15,6 +15,9 @@
 //                            fresh cgroup in turn: the first write and the sum of the others are
 //                            timed separately (the first after an idle period waits for an RCU
 //                            grace period: cgroup_threadgroup_rwsem is a percpu rwsem).
+//   floor selfjoin N PREFIX GAP_MS
+//                            N x: the same fresh cgroups (v1 only), but the child, after GAP_MS
+//                            idle, moves itself: "0" to `tasks` of each (no global lock).
 // Output: one line per figure, "NAME mean_us median_us min_us max_us n", plus "# ..." notes.
 #include <fcntl.h>
 #include <sched.h>
@@ -304,13 +307,75 @@ int do_procs(int n, const std::string& prefix, int gap_ms) {
   return 0;
 }
 
+// The same fresh cgroups, but the child moves itself: after GAP_MS idle it writes "0" to the
+// `tasks` file of each v1 one (its only thread; the kernel takes no global lock for a thread
+// moving itself), timing the writes; the v2 hierarchy, where a process cannot do that, is
+// left out (nsbox clones into it). What nsbox's container process does.
+int do_selfjoin(int n, const std::string& prefix, int gap_ms) {
+  auto all = hierarchies();
+  std::vector<Hier> hs;
+  for (auto& h : all)
+    if (h.name != "unified") hs.push_back(h);
+  if (hs.empty()) {
+    std::printf("# selfjoin: no v1 hierarchy\n");
+    return 0;
+  }
+  std::vector<double> total;
+  for (int i = 0; i < n; i++) {
+    std::string leaf = "/" + prefix + "-self-" + std::to_string(getpid()) + "-" + std::to_string(i);
+    for (auto& h : hs) {
+      std::string d = h.dir + leaf;
+      if (mkdir(d.c_str(), 0755) < 0) die("mkdir " + d);
+      g_dirs.push_back(d);
+      if (h.name == "cpuset")
+        for (const char* f : {"/cpuset.cpus", "/cpuset.mems"}) {
+          std::ifstream in(h.dir + f);
+          std::string v;
+          std::getline(in, v);
+          write_file(d + f, v.empty() ? "\n" : v);
+        }
+    }
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) die("pipe");
+    pid_t pid = fork();
+    if (pid < 0) die("fork");
+    if (pid == 0) {
+      close(p[0]);
+      usleep(gap_ms * 1000);
+      auto t0 = Clock::now();
+      for (auto& h : hs) write_file(h.dir + leaf + "/tasks", "0");
+      double us = us_since(t0);
+      (void)!write(p[1], &us, sizeof us);
+      _exit(0);
+    }
+    close(p[1]);
+    double us = -1;
+    if (read(p[0], &us, sizeof us) != sizeof us) die("selfjoin child");
+    close(p[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    total.push_back(us);
+    for (auto& h : hs) {
+      std::string d = h.dir + leaf;
+      for (int tries = 0; rmdir(d.c_str()) < 0; tries++) {
+        if (errno != EBUSY || tries > 1000) die("rmdir " + d);
+        usleep(1000);
+      }
+    }
+    g_dirs.clear();
+  }
+  std::printf("# selfjoin: %zu v1 hierarchies, %d ms idle before the writes\n", hs.size(), gap_ms);
+  report("selfjoin", total);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   auto usage = [] {
     std::fprintf(stderr,
                  "usage: floor ns ROOTFS N | floor exec N CMD [ARG..] | floor cgroup N PREFIX |"
-                 " floor procs N PREFIX GAP_MS\n");
+                 " floor procs N PREFIX GAP_MS | floor selfjoin N PREFIX GAP_MS\n");
     return 2;
   };
   if (argc < 3) return usage();
@@ -319,5 +384,6 @@ int main(int argc, char** argv) {
   if (mode == "exec" && argc >= 4) return do_exec(std::atoi(argv[2]), argv + 3);
   if (mode == "cgroup" && argc == 4) return do_cgroup(std::atoi(argv[2]), argv[3]);
   if (mode == "procs" && argc == 5) return do_procs(std::atoi(argv[2]), argv[3], std::atoi(argv[4]));
+  if (mode == "selfjoin" && argc == 5) return do_selfjoin(std::atoi(argv[2]), argv[3], std::atoi(argv[4]));
   return usage();
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what is missing, build, and run every test: unit and integration tests on this
-# host (as root), then the cgroup, lifecycle and namespace tests again on a pure cgroup v2
-# kernel under qemu (tests/vm). NSBOX_SKIP_VM=1 skips the VM stage (it says so).
+# host (as root), then the cgroup, lifecycle, namespace, exec, seccomp and idmap tests again
+# on a pure cgroup v2 kernel under qemu (tests/vm). NSBOX_SKIP_VM=1 skips the VM stage (it
+# says so).
 # Extra arguments go to ctest.
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,7 +17,7 @@ if [ "${NSBOX_SKIP_VM:-0}" = 1 ]; then
   exit 0
 fi
 vm_stage() {
-  NSBOX=$top/build/nsbox NSBOX_VM_TESTS="cgroups_test.sh lifecycle_test.sh namespaces_test.sh seccomp_test.sh idmap_test.sh" \
+  NSBOX=$top/build/nsbox NSBOX_VM_TESTS="cgroups_test.sh lifecycle_test.sh namespaces_test.sh exec_test.sh seccomp_test.sh idmap_test.sh" \
     VM_TIMEOUT=${VM_TIMEOUT:-900} NSBOX_VM_TEST_TIMEOUT=${NSBOX_VM_TEST_TIMEOUT:-120} \
     "$top/tests/vm/run.sh"
 }

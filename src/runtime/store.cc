@@ -73,10 +73,6 @@ Result<> ContainerDir::save(const spec::State& s) const {
   return fs::write_file_atomic(fd_.get(), "state.json", spec::state_to_json(s), 0600);
 }
 
-bool ContainerDir::has_exec_socket() const {
-  return ::faccessat(fd_.get(), kExecSocket, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
-}
-
 void ContainerDir::remove() { fs::remove_tree(path_); }
 
 ProcInfo proc_info(pid_t pid) {

@@ -31,7 +31,6 @@ class ContainerDir {
 
   Result<spec::State> load() const;
   Result<> save(const spec::State& s) const;
-  bool has_exec_socket() const;
   void remove();  // the whole directory
 
  private:

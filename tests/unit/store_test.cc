@@ -1,5 +1,6 @@
 #include "runtime/store.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -186,12 +187,20 @@ TEST_F(StoreTest, LoadOfACorruptFile) {
   EXPECT_TRUE(s.error().what().starts_with(root() + "/x/state.json: corrupt state file: ")) << s.error().what();
 }
 
-TEST_F(StoreTest, ExecSocketAndRemove) {
+TEST_F(StoreTest, StatusFromProcessAndExecSocket) {
   auto d = ContainerDir::create(root(), "x");
   ASSERT_TRUE(d);
-  EXPECT_FALSE(d->has_exec_socket());
-  std::ofstream(root() + "/x/" + kExecSocket) << "";
-  EXPECT_TRUE(d->has_exec_socket());
+  spec::State st;
+  st.pid = ::getpid();  // this process stands in for the container's
+  st.start_time = proc_info(st.pid).start_time;
+  EXPECT_EQ(current_status(st, *d), spec::Status::kRunning);
+  std::ofstream(root() + "/x/" + kExecSocket) << "";  // waiting for start
+  EXPECT_EQ(current_status(st, *d), spec::Status::kCreated);
+  UniqueFd rootfd(::open(root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  EXPECT_EQ(current_status_at(st, rootfd.get(), std::string("x/") + kExecSocket), spec::Status::kCreated);
+  EXPECT_EQ(current_status_at(st, rootfd.get(), "y/exec.sock"), spec::Status::kRunning);
+  st.start_time += 1;  // the pid is another process's now
+  EXPECT_EQ(current_status(st, *d), spec::Status::kStopped);
   d->remove();
   EXPECT_FALSE(exists(root() + "/x"));
   EXPECT_TRUE(exists(root()));

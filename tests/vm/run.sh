@@ -159,7 +159,8 @@ add_file() {
 add_bin() {
   local src=$1 dest=${2:-$1} lib
   add_file "$src" "$dest"
-  for lib in $(ldd "$src" 2>/dev/null | grep -o '/[^ ]*'); do
+  # (A static binary has none: ldd says so and names no file.)
+  for lib in $(ldd "$src" 2>/dev/null | grep -o '/[^ ]*' || true); do
     add_file "$lib"
   done
 }
