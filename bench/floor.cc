@@ -244,6 +244,34 @@ void write_file(const std::string& path, const std::string& s) {
   close(fd);
 }
 
+// A fresh cgroup LEAF in each hierarchy, ready to take a task.
+void make_fresh(const std::vector<Hier>& hs, const std::string& leaf) {
+  for (auto& h : hs) {
+    std::string d = h.dir + leaf;
+    if (mkdir(d.c_str(), 0755) < 0) die("mkdir " + d);
+    g_dirs.push_back(d);
+    if (h.name == "cpuset")  // an empty cpuset takes no task: copy the parent's, as runtimes do
+      for (const char* f : {"/cpuset.cpus", "/cpuset.mems"}) {
+        std::ifstream in(h.dir + f);
+        std::string v;
+        std::getline(in, v);
+        write_file(d + f, v.empty() ? "\n" : v);
+      }
+  }
+}
+
+// Remove them once the task that was moved there has exited.
+void remove_fresh(const std::vector<Hier>& hs, const std::string& leaf) {
+  for (auto& h : hs) {
+    std::string d = h.dir + leaf;
+    for (int tries = 0; rmdir(d.c_str()) < 0; tries++) {  // EBUSY until the exit is accounted
+      if (errno != EBUSY || tries > 1000) die("rmdir " + d);
+      usleep(1000);
+    }
+  }
+  g_dirs.clear();
+}
+
 int do_procs(int n, const std::string& prefix, int gap_ms) {
   auto hs = hierarchies();
   if (hs.empty()) {
@@ -253,18 +281,7 @@ int do_procs(int n, const std::string& prefix, int gap_ms) {
   std::vector<double> first, rest;
   for (int i = 0; i < n; i++) {
     std::string leaf = "/" + prefix + "-procs-" + std::to_string(getpid()) + "-" + std::to_string(i);
-    for (auto& h : hs) {
-      std::string d = h.dir + leaf;
-      if (mkdir(d.c_str(), 0755) < 0) die("mkdir " + d);
-      g_dirs.push_back(d);
-      if (h.name == "cpuset")  // an empty cpuset takes no task: copy the parent's, as runtimes do
-        for (const char* f : {"/cpuset.cpus", "/cpuset.mems"}) {
-          std::ifstream in(h.dir + f);
-          std::string v;
-          std::getline(in, v);
-          write_file(d + f, v.empty() ? "\n" : v);
-        }
-    }
+    make_fresh(hs, leaf);
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0) die("pipe");
     pid_t pid = fork();
@@ -292,14 +309,7 @@ int do_procs(int n, const std::string& prefix, int gap_ms) {
     close(p[1]);  // the child exits; its cgroups are then empty
     int st;
     waitpid(pid, &st, 0);
-    for (auto& h : hs) {
-      std::string d = h.dir + leaf;
-      for (int tries = 0; rmdir(d.c_str()) < 0; tries++) {  // EBUSY until the exit is accounted
-        if (errno != EBUSY || tries > 1000) die("rmdir " + d);
-        usleep(1000);
-      }
-    }
-    g_dirs.clear();
+    remove_fresh(hs, leaf);
   }
   std::printf("# procs: %zu hierarchies, %d ms idle before the first write\n", hs.size(), gap_ms);
   report("procs_first", first);
@@ -323,18 +333,7 @@ int do_selfjoin(int n, const std::string& prefix, int gap_ms) {
   std::vector<double> total;
   for (int i = 0; i < n; i++) {
     std::string leaf = "/" + prefix + "-self-" + std::to_string(getpid()) + "-" + std::to_string(i);
-    for (auto& h : hs) {
-      std::string d = h.dir + leaf;
-      if (mkdir(d.c_str(), 0755) < 0) die("mkdir " + d);
-      g_dirs.push_back(d);
-      if (h.name == "cpuset")
-        for (const char* f : {"/cpuset.cpus", "/cpuset.mems"}) {
-          std::ifstream in(h.dir + f);
-          std::string v;
-          std::getline(in, v);
-          write_file(d + f, v.empty() ? "\n" : v);
-        }
-    }
+    make_fresh(hs, leaf);
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0) die("pipe");
     pid_t pid = fork();
@@ -355,14 +354,7 @@ int do_selfjoin(int n, const std::string& prefix, int gap_ms) {
     int st;
     waitpid(pid, &st, 0);
     total.push_back(us);
-    for (auto& h : hs) {
-      std::string d = h.dir + leaf;
-      for (int tries = 0; rmdir(d.c_str()) < 0; tries++) {
-        if (errno != EBUSY || tries > 1000) die("rmdir " + d);
-        usleep(1000);
-      }
-    }
-    g_dirs.clear();
+    remove_fresh(hs, leaf);
   }
   std::printf("# selfjoin: %zu v1 hierarchies, %d ms idle before the writes\n", hs.size(), gap_ms);
   report("selfjoin", total);
