@@ -107,7 +107,7 @@ Result<std::string> setup(const SpawnOptions& o, int sync_fd, std::string& hook_
   }
   // A network namespace made ahead comes once the runtime has it; needed first for sysfs
   // (which shows the devices of the mounter's namespace) or at the end of the mounts.
-  bool late_netns = o.netns_ahead && cfg.new_ns(NsKind::kNetwork);
+  bool late_netns = o.netns_ahead && cfg.new_ns(NsKind::kNetwork) && !needs_intermediate(cfg);  // as spawn_container
   bool net_joined = false;
   auto join_netns = [&]() -> Result<> {
     if (net_joined) return {};
