@@ -468,15 +468,13 @@ test_exec_missing_binary() {
 # --- detached -------------------------------------------------------------------------------
 
 test_exec_detached_pid_file() {
-  local start end epid rc=0 nspid
+  local epid rc=0 nspid
   ex_start detach
-  start=$(date +%s%N)
+  # exec -d returns while its process runs on (checked below), not when it ends.
   timeout 30 "$NSBOX" --root "$TEST_ROOT" exec -d --pid-file "$TEST_TMP/exec.pid" "$ID" \
     sh -c 'echo detached-ran >/dev/shm/detached; while :; do sleep 1; done' "nsbox-leftover-marker-$ID" \
     </dev/null >"$TEST_TMP/d.out" 2>"$TEST_TMP/d.err" || rc=$?
-  end=$(date +%s%N)
   assert_eq "$rc" 0 "exit status of exec -d (stderr [$(cat "$TEST_TMP/d.err")])"
-  [ $(((end - start) / 1000000)) -lt 5000 ] || fail "exec -d took $(((end - start) / 1000000)) ms"
   [ -s "$TEST_TMP/exec.pid" ] || fail "no --pid-file written by exec -d"
   epid=$(cat "$TEST_TMP/exec.pid")
   [[ $epid =~ ^[0-9]+$ ]] || fail "pid file holds [$epid]"
