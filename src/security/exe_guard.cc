@@ -2,14 +2,17 @@
 
 #include <fcntl.h>
 #include <linux/mount.h>
+#include <linux/sched.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <string>
 #include <cstring>
 
 #include "base/log.h"
@@ -61,10 +64,56 @@ Result<UniqueFd> sealed_copy(int fd) {
   return mem;
 }
 
+// The detached mount goes away with the last descriptor of it, and that release waits for
+// an RCU grace period (an expedited one: 0.5-1 ms here). A child holds a copy of the
+// descriptor until our execve has closed ours (it reads a pipe whose close-on-exec end we
+// hold), so that its exit pays that wait while we go on. It has no exit signal (nothing of
+// ours that reaps children sees it); the re-executed runtime reaps it when it exits.
+struct Holder {
+  pid_t pid = -1;
+  int wfd = -1;  // our end of its pipe
+};
+
+Holder hold_until_exec() {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) < 0) return {};
+  clone_args args{};
+  args.exit_signal = 0;
+  pid_t pid = static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
+  if (pid == 0) {
+    ::close(p[1]);
+    char c;
+    while (::read(p[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    ::_exit(0);
+  }
+  ::close(p[0]);
+  if (pid < 0) {
+    ::close(p[1]);
+    return {};
+  }
+  return {pid, p[1]};  // closed by the execve
+}
+
+pid_t g_holder = -1;
+
+void reap_holder() {
+  if (g_holder > 0) {
+    while (::waitpid(g_holder, nullptr, __WALL) < 0 && errno == EINTR) {
+    }
+    g_holder = -1;
+  }
+}
+
 }  // namespace
 
 Result<> protect_runtime_exe(char** argv) {
-  bool again = std::getenv(kGuardEnv) != nullptr;
+  const char* mark = std::getenv(kGuardEnv);
+  bool again = mark != nullptr;
+  if (again && std::atoi(mark) > 1) {
+    g_holder = std::atoi(mark);
+    std::atexit(reap_holder);
+  }
   ::unsetenv(kGuardEnv);
   UniqueFd self(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
   if (!self) return fail_errno("open /proc/self/exe");
@@ -77,15 +126,23 @@ Result<> protect_runtime_exe(char** argv) {
     return {};
   }
   UniqueFd exe = readonly_view(self.get());
-  if (!exe) {
+  Holder holder;
+  if (exe) {
+    holder = hold_until_exec();
+  } else {
     log::debug("no read-only bind of the nsbox binary (" + std::string(std::strerror(errno)) +
                "): running from a sealed copy");
     exe = TRY(sealed_copy(self.get()));
   }
-  ::setenv(kGuardEnv, "1", 1);
+  ::setenv(kGuardEnv, holder.pid > 1 ? std::to_string(holder.pid).c_str() : "1", 1);
   ::syscall(SYS_execveat, exe.get(), "", argv, environ, AT_EMPTY_PATH);
   int e = errno;
   ::unsetenv(kGuardEnv);
+  if (holder.pid > 0) {
+    ::close(holder.wfd);
+    g_holder = holder.pid;
+    reap_holder();
+  }
   return fail_errno("re-execute nsbox from a read-only binary", e);
 }
 

@@ -9,7 +9,8 @@
 // paid), or else re-executed once through a detached read-only bind mount of itself
 // (open_tree + mount_setattr: no copy, and nothing is left mounted on the host). Where the
 // kernel refuses that (an unprivileged user), it re-executes from a sealed memfd copy, unless
-// the binary is not writable by the user anyway.
+// the binary is not writable by the user anyway. The release of the detached mount waits for
+// an RCU grace period; a short-lived child pays it, off the runtime's path.
 #pragma once
 
 #include "base/error.h"

@@ -198,6 +198,27 @@ test_runtime_binary_not_writable_from_container_via_create_start() {
   fail "attacker never caught the runtime binary in 10 nsbox create + start of /bin/evil"
 }
 
+# The guard's re-exec leaves nothing of its own: no process still running the binary, no
+# child left for pid 1 to reap (a child holds the read-only view until the re-exec is
+# done, so that its release, which waits for the kernel, is not on the runtime's path).
+esc_nsbox_zombies() { ps -eo ppid=,stat=,comm= | awk '$1 == 1 && $2 ~ /^Z/ && $3 == "nsbox"' | wc -l; }
+test_exe_guard_leaves_no_process_of_its_own() {
+  local b id before
+  esc_private_nsbox
+  before=$(esc_nsbox_zombies)
+  b=$(make_bundle b sleep 100)
+  id=$(cid guard)
+  nsbox create --bundle "$b" "$id"
+  nsbox start "$id"
+  nsbox exec "$id" true
+  nsbox delete --force "$id"
+  nsbox run --bundle "$(make_bundle b2 true)" "$(cid guardrun)"
+  expect_fail 'container "nope" does not exist' nsbox exec nope true
+  assert_eq "$(esc_host_users_of_binary)" "" "processes still running the nsbox binary"
+  assert_eq "$(esc_nsbox_zombies)" "$before" "nsbox processes left for pid 1 to reap"
+  assert_no_leftovers "$id"
+}
+
 # --- CVE-2024-21626: cwd through a leaked descriptor ------------------------------------------
 
 # esc_marker: a file with a unique name at the host's /run, seen only by a process whose
