@@ -17,6 +17,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/unique_fd.h"
+#include "cgroup/control.h"
 #include "ns/idmap.h"
 #include "process/sync.h"
 
@@ -310,8 +311,14 @@ Result<Spawned> spawn_container(const SpawnOptions& o) {
     Result<> r;
     if (o.prepare_cgroups) r = o.prepare_cgroups();
     if (r && self_join) {
+      // The leaves are in the hierarchies' order (cgroup::plan): v1 or v2 without a statfs.
       std::string files;
-      for (const auto& f : cgroup::join_files(to_enter)) files += f + "\n";
+      for (size_t i = 0; i < o.cgroup_leaves.size(); ++i) {
+        const std::string& leaf = o.cgroup_leaves[i];
+        if (std::find(to_enter.begin(), to_enter.end(), leaf) == to_enter.end()) continue;
+        bool v2 = i < o.hierarchies.size() ? o.hierarchies[i].fstype == "cgroup2" : cgroup::is_cgroup2(leaf);
+        files += leaf + (v2 ? "/cgroup.procs\n" : "/tasks\n");
+      }
       r = send_msg(sync, Msg::kJoinCgroups, 0, files);
     } else if (r) {
       r = cgroup::enter(to_enter, out.pid);

@@ -367,10 +367,13 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
   };
   if (netns) so.netns_ahead = [&] { return netns->get(); };
   UniqueFd cgroup2_fd;
-  for (const auto& leaf : placement.leaves) {
+  for (size_t i = 0; i < placement.leaves.size(); ++i) {
     // CLONE_INTO_CGROUP takes the cgroup mutex, which a warming writer holds: where one
     // runs (a v1 host), the v2 leaf is joined by a write after the clone like the others.
-    if (cgroup::is_cgroup2(leaf) && (self_join || (!deferred && !(warmup && warmup->active())))) {
+    // (The leaves are in the hierarchies' order: no statfs, which would contend with the
+    // helper's mkdirs for the cgroup file systems' locks.)
+    if (hierarchies[i].fstype == "cgroup2" && (self_join || (!deferred && !(warmup && warmup->active())))) {
+      const std::string& leaf = placement.leaves[i];
       cgroup2_fd.reset(::open(leaf.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       so.cgroup2_fd = cgroup2_fd.get();
       so.cgroup2_leaf = leaf;
