@@ -243,7 +243,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
 
   // Built before anything exists, so that a profile libseccomp rejects leaves nothing behind.
   std::optional<security::SeccompFilter> seccomp;
-  if (cfg.linux.seccomp) seccomp.emplace(TRY_CTX(security::SeccompFilter::build(*cfg.linux.seccomp), file));
+  if (cfg.linux.seccomp) seccomp.emplace(TRY_CTX(security::SeccompFilter::build(*cfg.linux.seccomp, cfg.linux.seccomp_json, seccomp_cache_dir(g)), file));
 
   auto dir = TRY(ContainerDir::create(g.root, o.id));
   Defer drop_dir([&] { dir.remove(); });

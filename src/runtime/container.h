@@ -17,6 +17,10 @@ struct Globals {
   bool systemd_cgroup = false;
 };
 
+// Compiled seccomp programs (security/seccomp.h), kept beside the containers: a name no
+// container id can have (':').
+inline std::string seccomp_cache_dir(const Globals& g) { return g.root + "/seccomp-cache:v1"; }
+
 struct CreateOptions {
   std::string id;
   std::string bundle;  // as given; resolved to an absolute path

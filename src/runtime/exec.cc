@@ -184,7 +184,7 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
   if (!st.seccomp_json.empty()) {
     std::string file = st.bundle + "/config.json";
     seccomp_spec = TRY(spec::parse_seccomp_json(st.seccomp_json, file));
-    seccomp.emplace(TRY_CTX(security::SeccompFilter::build(*seccomp_spec), file));
+    seccomp.emplace(TRY_CTX(security::SeccompFilter::build(*seccomp_spec, st.seccomp_json, seccomp_cache_dir(g)), file));
   }
   if (p.terminal && o.detach && o.console_socket.empty()) {
     return fail("cannot allocate tty if nsbox will detach without setting console socket");

@@ -1,14 +1,27 @@
 #include "security/seccomp.h"
 
+#include <elf.h>
+#include <link.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
+#include "base/fs.h"
 #include "base/log.h"
 #include "process/sync.h"
 
@@ -87,16 +100,142 @@ std::vector<std::string> seccomp_supported_flags() {
   return out;
 }
 
-SeccompFilter::~SeccompFilter() {
-  if (ctx_ != nullptr) seccomp_release(ctx_);
+namespace {
+
+constexpr const char* kCacheMagic = "nsbox seccomp cache 1\n";
+
+// The program for `key` from `file`, or nothing (absent, damaged, or another key's).
+std::optional<std::string> cache_read(const std::string& file, const std::string& key) {
+  auto text = fs::read_file(file);
+  if (!text) return std::nullopt;
+  std::string_view v = *text;
+  std::string_view magic = kCacheMagic;
+  if (!v.starts_with(magic)) return std::nullopt;
+  v.remove_prefix(magic.size());
+  // <key length>\n<key><program length>\n<program>
+  auto number = [&](size_t& out) {
+    size_t nl = v.find('\n');
+    if (nl == std::string_view::npos || nl == 0 || nl > 12) return false;
+    out = 0;
+    for (char c : v.substr(0, nl)) {
+      if (c < '0' || c > '9') return false;
+      out = out * 10 + static_cast<size_t>(c - '0');
+    }
+    v.remove_prefix(nl + 1);
+    return true;
+  };
+  size_t klen = 0, plen = 0;
+  if (!number(klen) || klen > v.size() || v.substr(0, klen) != key) return std::nullopt;
+  v.remove_prefix(klen);
+  if (!number(plen) || plen != v.size() || plen == 0 || plen % sizeof(sock_filter) != 0 ||
+      plen / sizeof(sock_filter) > BPF_MAXINSNS) {
+    return std::nullopt;
+  }
+  return std::string(v);
 }
 
-Result<SeccompFilter> SeccompFilter::build(const spec::Seccomp& s) {
+void cache_write(const std::string& dir, const std::string& name, const std::string& key,
+                 const std::string& prog) {
+  std::string text = kCacheMagic + std::to_string(key.size()) + "\n" + key +
+                     std::to_string(prog.size()) + "\n" + prog;
+  auto r = fs::mkdir_p(dir, 0700);
+  if (r) r = fs::write_file_atomic(dir + "/" + name, text, 0600);
+  if (!r) log::debug("seccomp cache: " + r.error().what());
+}
+
+// The program libseccomp generates for ctx, as seccomp_load would install it.
+Result<std::string> export_bpf(scmp_filter_ctx ctx) {
+  UniqueFd mem(::memfd_create("nsbox-seccomp", MFD_CLOEXEC));
+  if (!mem) return fail_errno("linux.seccomp: memfd for the program");
+  int rc = seccomp_export_bpf(ctx, mem.get());
+  if (rc < 0) return fail_errno("linux.seccomp: generate the program", -rc);
+  auto prog = TRY(fs::read_file("/proc/self/fd/" + std::to_string(mem.get())));
+  if (prog.empty() || prog.size() % sizeof(sock_filter) != 0) {
+    return fail("linux.seccomp: libseccomp generated a program of " + std::to_string(prog.size()) + " bytes");
+  }
+  return prog;
+}
+
+// The GNU build id of this nsbox (hex), "" without one: it changes with any change to the
+// code that turns a profile into libseccomp's rules.
+std::string build_id() {
+  std::string id;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* out) -> int {
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const auto& ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_NOTE) continue;
+          const char* p = reinterpret_cast<const char*>(info->dlpi_addr + ph.p_vaddr);
+          const char* end = p + ph.p_memsz;
+          while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const auto* n = reinterpret_cast<const ElfW(Nhdr)*>(p);
+            const char* name = p + sizeof(ElfW(Nhdr));
+            const char* desc = name + ((n->n_namesz + 3) & ~3u);
+            if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && std::memcmp(name, "GNU", 4) == 0 &&
+                desc + n->n_descsz <= end) {
+              auto* s = static_cast<std::string*>(out);
+              for (unsigned k = 0; k < n->n_descsz; ++k) {
+                char hex[3];
+                std::snprintf(hex, sizeof hex, "%02x", static_cast<unsigned char>(desc[k]));
+                *s += hex;
+              }
+              return 1;
+            }
+            p = desc + ((n->n_descsz + 3) & ~3u);
+          }
+        }
+        return 1;  // the executable is the first object: stop there
+      },
+      &id);
+  return id;
+}
+
+}  // namespace
+
+std::string SeccompFilter::cache_key(const std::string& json) {
+  static const std::string id = build_id();
+  if (id.empty()) return "";
+  utsname u{};
+  ::uname(&u);
+  return "nsbox " + id + "\nlibseccomp " + libseccomp_version() + "\nkernel " + u.release + " " +
+         u.machine + "\n" + json + "\n";
+}
+
+std::string SeccompFilter::cache_name(const std::string& key) {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016zx", std::hash<std::string>{}(key));
+  return std::string(hex) + ".bpf";
+}
+
+Result<SeccompFilter> SeccompFilter::build(const spec::Seccomp& s, const std::string& json,
+                                           const std::string& cache_dir) {
   SeccompFilter f;
   uint32_t def = to_action(s.default_action, s.default_errno_ret);
-  f.ctx_ = seccomp_init(def);
-  if (f.ctx_ == nullptr) return fail("linux.seccomp: libseccomp could not start a filter");
-  auto* ctx = static_cast<scmp_filter_ctx>(f.ctx_);
+  for (const auto& r : s.syscalls) {
+    if (r.action == SeccompAction::kNotify && to_action(r.action, r.errno_ret) != def) f.notify_ = true;
+  }
+  for (const auto& flag : s.flags) {
+    if (flag == "SECCOMP_FILTER_FLAG_LOG") f.flags_ |= SECCOMP_FILTER_FLAG_LOG;
+    if (flag == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") f.flags_ |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+  }
+  if (f.notify_) f.flags_ |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+  std::string key, file;
+  if (!cache_dir.empty() && !json.empty()) key = cache_key(json);
+  if (!key.empty()) {
+    file = cache_name(key);
+    if (auto prog = cache_read(cache_dir + "/" + file, key)) {
+      f.prog_ = std::move(*prog);
+      f.from_cache_ = true;
+      log::debug("seccomp: the program (" + std::to_string(f.instructions()) + " instructions) from " +
+                 cache_dir + "/" + file);
+      return f;
+    }
+  }
+  std::unique_ptr<void, void (*)(void*)> holder(seccomp_init(def), [](void* c) {
+    if (c != nullptr) seccomp_release(static_cast<scmp_filter_ctx>(c));
+  });
+  if (holder == nullptr) return fail("linux.seccomp: libseccomp could not start a filter");
+  auto* ctx = static_cast<scmp_filter_ctx>(holder.get());
   // nsbox sets no_new_privs itself, only when process.noNewPrivileges asks for it.
   TRY(set_attr(ctx, SCMP_FLTATR_CTL_NNP, 0, "no_new_privs"));
   for (size_t i = 0; i < s.architectures.size(); ++i) {
@@ -131,7 +270,6 @@ Result<SeccompFilter> SeccompFilter::build(const spec::Seccomp& s) {
     const spec::SeccompRule& r = s.syscalls[i];
     uint32_t action = to_action(r.action, r.errno_ret);
     if (action == def) continue;  // libseccomp refuses rules that repeat the default
-    if (r.action == SeccompAction::kNotify) f.notify_ = true;
     std::vector<scmp_arg_cmp> conds;
     std::set<unsigned> indexes;
     for (const auto& a : r.args) {
@@ -162,18 +300,23 @@ Result<SeccompFilter> SeccompFilter::build(const spec::Seccomp& s) {
       }
     }
   }
+  f.prog_ = TRY(export_bpf(ctx));
+  log::debug("seccomp: compiled the profile (" + std::to_string(f.instructions()) + " instructions)" +
+             (file.empty() ? std::string() : ", kept in " + cache_dir + "/" + file));
+  if (!file.empty()) cache_write(cache_dir, file, key, f.prog_);
   return f;
 }
 
+// What seccomp_load does with libseccomp's program, with the flags its attributes set.
 Result<UniqueFd> SeccompFilter::load() {
-  auto* ctx = static_cast<scmp_filter_ctx>(ctx_);
-  int rc = seccomp_load(ctx);
-  if (rc < 0) return fail_errno("load the seccomp filter", -rc);
+  sock_fprog fprog{};
+  fprog.len = static_cast<unsigned short>(prog_.size() / sizeof(sock_filter));
+  fprog.filter = reinterpret_cast<sock_filter*>(prog_.data());
+  long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags_, &fprog);
+  if (rc < 0) return fail_errno("load the seccomp filter");
   loaded_ = true;
   if (!notify_) return UniqueFd();
-  int fd = seccomp_notify_fd(ctx);
-  if (fd < 0) return fail_errno("get the seccomp notify descriptor", -fd);
-  return UniqueFd(fd);
+  return UniqueFd(static_cast<int>(rc));
 }
 
 Result<> send_to_listener(const spec::Seccomp& s, int listener, pid_t pid,

@@ -14,26 +14,38 @@
 
 namespace nsbox::security {
 
+// The compiled program is kept in CACHE_DIR (the state root's seccomp-cache:v1) under a
+// hash of everything it depends on: the profile's JSON, and the versions of nsbox,
+// libseccomp and the kernel. A container engine sends the same profile for every container,
+// and compiling podman's takes libseccomp about 5 ms; reading it back, a few microseconds. The
+// file holds that whole key and is used only if it matches byte for byte (the hash only names
+// the file), so a collision or a damaged file is a miss, never another profile's program.
 class SeccompFilter {
  public:
-  static Result<SeccompFilter> build(const spec::Seccomp& s);
-  SeccompFilter(SeccompFilter&& o) noexcept : ctx_(o.ctx_), notify_(o.notify_), loaded_(o.loaded_) {
-    o.ctx_ = nullptr;
-  }
-  SeccompFilter& operator=(SeccompFilter&&) = delete;
-  ~SeccompFilter();
+  // `json`: the profile as config.json had it (spec::Config::Linux::seccomp_json); an empty
+  // cache_dir: no cache.
+  static Result<SeccompFilter> build(const spec::Seccomp& s, const std::string& json,
+                                     const std::string& cache_dir);
 
   // Loads the filter into the calling thread. Returns the notify listener, or an empty
   // descriptor when no rule notifies.
   Result<UniqueFd> load();
   bool notifies() const { return notify_; }
   bool loaded() const { return loaded_; }
+  bool from_cache() const { return from_cache_; }
+  size_t instructions() const { return prog_.size() / 8; }
+
+  // The cache file's name and content for a key and program (for the tests).
+  static std::string cache_name(const std::string& key);
+  static std::string cache_key(const std::string& json);
 
  private:
   SeccompFilter() = default;
-  void* ctx_ = nullptr;
+  std::string prog_;  // struct sock_filter[], 8 bytes each
+  unsigned flags_ = 0;  // SECCOMP_FILTER_FLAG_*
   bool notify_ = false;
   bool loaded_ = false;
+  bool from_cache_ = false;
 };
 
 // The runtime side of SCMP_ACT_NOTIFY: connect to listenerPath and send the container

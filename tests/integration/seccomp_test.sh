@@ -119,6 +119,45 @@ ret=0 errno=0
 getpid ok"
 }
 
+# A compiled profile is kept in the state root and used again for the same profile only:
+# a damaged file, or another profile, is compiled anew.
+test_seccomp_program_cache() {
+  local b b2 cache out n
+  b=$(seccomp_bundle cached /probe 162)
+  set_seccomp "$b" '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["sync"],"action":"SCMP_ACT_ERRNO","errnoRet":99}]}'
+  cache=$TEST_ROOT/seccomp-cache:v1
+  sc_run() {  # sc_run NAME BUNDLE: OUT = stdout, ERR = stderr of nsbox --debug run
+    local rc=0
+    OUT=$("$NSBOX" --root "$TEST_ROOT" --debug run --bundle "$2" "$(cid "$1")" 2>"$TEST_TMP/$1.err") || rc=$?
+    ERR=$(cat "$TEST_TMP/$1.err")
+    [ "$rc" -eq 0 ] || fail "nsbox run $1 exited $rc: [$ERR]"
+  }
+  sc_run first "$b"
+  assert_eq "$OUT" "ret=-1 errno=99" "sync under the profile, compiled"
+  assert_contains "$ERR" "seccomp: compiled the profile" "debug log of the first run"
+  n=$(find "$cache" -name '*.bpf' | wc -l)
+  assert_eq "$n" 1 "programs kept in $cache"
+  sc_run second "$b"
+  assert_eq "$OUT" "ret=-1 errno=99" "sync under the profile, from the cache"
+  assert_contains "$ERR" "seccomp: the program" "debug log of the second run"
+  assert_contains "$ERR" "from $cache/" "debug log of the second run"
+  # Damaged: compiled again, and the file made whole.
+  printf 'nsbox seccomp cache 1\n9\ngarbage' >"$(find "$cache" -name '*.bpf')"
+  sc_run third "$b"
+  assert_eq "$OUT" "ret=-1 errno=99" "sync under the profile, with a damaged cache file"
+  assert_contains "$ERR" "seccomp: compiled the profile" "debug log with a damaged cache file"
+  sc_run fourth "$b"
+  assert_contains "$ERR" "seccomp: the program" "debug log once the file is rewritten"
+  # Another profile: its own program.
+  b2=$(seccomp_bundle other /probe 162)
+  set_seccomp "$b2" '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["sync"],"action":"SCMP_ACT_ERRNO","errnoRet":98}]}'
+  sc_run fifth "$b2"
+  assert_eq "$OUT" "ret=-1 errno=98" "sync under another profile"
+  assert_eq "$(find "$cache" -name '*.bpf' | wc -l)" 2 "programs kept after another profile"
+  # list and list -q see no container in it.
+  assert_eq "$(nsbox list -q)" "" "list -q with the cache in the root"
+}
+
 test_seccomp_default_errno_and_unknown_names() {
   need_podman_profile
   # Everything not allowed fails with defaultErrnoRet; a name this libseccomp does not
