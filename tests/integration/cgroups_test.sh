@@ -943,21 +943,43 @@ test_cgroups_path_relative() {
   done
 }
 
-# A v1 cpuset cgroup with no cpus takes no task: joining it fails (the container process
-# moves itself into its v1 cgroups, or the runtime moves it). The error names the cgroup,
-# and nothing is left: no process, no state, none of the cgroups nsbox made, while the one
-# it found stays.
+# A cgroup that takes no task: joining it fails (the container process moves itself into
+# its v1 cgroups and is cloned into its cgroup2 one, or the runtime moves it). The error
+# names the cgroup, and nothing is left: no process, no state, none of the cgroups nsbox
+# made, while the one it found stays. On v1: a cpuset without cpus (ENOSPC). On v2: a
+# cgroup whose subtree_control enables a controller, so that it may hold no process of its
+# own (EBUSY).
 test_joining_a_cgroup_that_refuses_fails_cleanly() {
-  local id b mp line ctrls dirs=""
-  cg_is_v1 cpuset || skip "no v1 cpuset hierarchy (the refusal needs an empty v1 cpuset)"
-  id=$(cid refuse)
-  mp=$(cg_v1_mount cpuset)
-  mkdir "$mp/nsbox-t$$-nocpus"  # made here: its cpuset.cpus stays empty
-  at_exit rmdir "$mp/nsbox-t$$-nocpus"
+  local v2 ctrl cases=0
+  if cg_is_v1 cpuset; then
+    cg_refuse_case v1 "$(cg_v1_mount cpuset)" "nsbox-t$$-nocpus" "No space left on device"
+    cases=$((cases + 1))
+  fi
+  v2=$(cg_v2_mount)
+  ctrl=$([ -n "$v2" ] && awk '{print $1}' "$v2/cgroup.subtree_control")
+  if [ -n "$ctrl" ]; then
+    cg_refuse_case v2 "$v2" "nsbox-t$$-inner" "Device or resource busy" "$ctrl"
+    cases=$((cases + 1))
+  fi
+  [ "$cases" -gt 0 ] || skip "no v1 cpuset hierarchy, and no cgroup2 root that enables a controller for its children"
+}
+
+# cg_refuse_case TAG MOUNT NAME REASON [V2_CONTROLLER]: make MOUNT/NAME refuse tasks, create a
+# container placed there (cgroupsPath /NAME), check the failure and what is left.
+cg_refuse_case() {
+  local tag=$1 mp=$2 name=$3 reason=$4 ctrl=${5:-} id b line ctrls d dirs=""
+  id=$(cid "refuse-$tag")
+  mkdir "$mp/$name"  # on v1 a cpuset made here has no cpus
+  at_exit rmdir "$mp/$name"
+  if [ -n "$ctrl" ]; then
+    mkdir "$mp/$name/leaf"
+    at_exit rmdir "$mp/$name/leaf"
+    echo "+$ctrl" >"$mp/$name/cgroup.subtree_control"
+  fi
   b=$(cg_bundle "$id" sleep 100)
-  edit_config "$b" '.linux.cgroupsPath = $p' --arg p "/nsbox-t$$-nocpus"
-  cg_must_fail "join cgroup $mp/nsbox-t$$-nocpus: " nsbox create --bundle "$b" "$id"
-  assert_contains "$ERR" "No space left on device" "the kernel's reason"
+  edit_config "$b" '.linux.cgroupsPath = $p' --arg p "/$name"
+  cg_must_fail "join cgroup $mp/$name: " nsbox create --bundle "$b" "$id"
+  assert_contains "$ERR" "$reason" "the kernel's reason ($tag)"
   assert_no_leftovers "$id"
   while IFS= read -r line; do
     ctrls=$(echo "$line" | cut -d: -f2)
@@ -965,9 +987,9 @@ test_joining_a_cgroup_that_refuses_fails_cleanly() {
   done </proc/self/cgroup
   for d in $dirs; do
     [ "$d" = "$mp" ] && continue
-    [ ! -e "$d/nsbox-t$$-nocpus" ] || fail "$d/nsbox-t$$-nocpus left behind"
+    [ ! -e "$d/$name" ] || fail "$d/$name left behind ($tag)"
   done
-  [ -d "$mp/nsbox-t$$-nocpus" ] || fail "the pre-existing $mp/nsbox-t$$-nocpus was removed"
+  [ -d "$mp/$name" ] || fail "the pre-existing $mp/$name was removed ($tag)"
 }
 
 test_cgroups_path_keeps_existing_parent() {
