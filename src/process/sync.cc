@@ -71,9 +71,22 @@ Result<std::optional<SyncMsg>> recv_msg_or_eof(int fd) {
   mh.msg_control = ctl;
   mh.msg_controllen = sizeof ctl;
   ssize_t n;
-  do {
+  bool reset = false;
+  for (;;) {
     n = ::recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
+    if (n >= 0 || errno == EINTR) {
+      if (n >= 0) break;
+      continue;
+    }
+    // A peer that exits with our messages unread leaves ECONNRESET, which the kernel reports
+    // before what the peer sent last (its error, say). The report clears it: read again.
+    if (errno == ECONNRESET && !reset) {
+      reset = true;
+      continue;
+    }
+    break;
+  }
+  if (n < 0 && errno == ECONNRESET) return std::optional<SyncMsg>();  // gone, nothing left
   if (n < 0) return fail_errno("sync receive");
   if (n == 0) return std::optional<SyncMsg>();
   if (static_cast<size_t>(n) < sizeof(Header)) return fail("sync receive: short packet");
