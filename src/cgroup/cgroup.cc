@@ -177,6 +177,17 @@ int make_dir(const Plan::Dir& d) {
   return 0;
 }
 
+// make_dir for each directory of the plan not tried yet (results[i] == -1), in order, up to
+// the first failure (one already recorded stops it too); with v2_only, the cgroup2 ones only.
+// No allocation: the warm-up helper runs this.
+void make_dirs(const Plan& p, std::vector<int>& results, bool v2_only) {
+  for (size_t i = 0; i < p.dirs.size(); ++i) {
+    if (v2_only && !p.dirs[i].v2) continue;
+    if (results[i] == -1) results[i] = make_dir(p.dirs[i]);
+    if (results[i] != 0 && results[i] != EEXIST) return;
+  }
+}
+
 // From the results of make_dir over a plan: the placement, or the first failure with what
 // was made removed.
 Result<Placement> placement_from(const Plan& p, const std::vector<int>& results) {
@@ -198,10 +209,7 @@ Result<Placement> placement_from(const Plan& p, const std::vector<int>& results)
 
 Result<Placement> make(const Plan& p) {
   std::vector<int> results(p.dirs.size(), -1);
-  for (size_t i = 0; i < p.dirs.size(); ++i) {
-    results[i] = make_dir(p.dirs[i]);
-    if (results[i] != 0 && results[i] != EEXIST) break;
-  }
+  make_dirs(p, results, false);
   return placement_from(p, results);
 }
 
@@ -242,12 +250,7 @@ Result<> enter(const std::vector<std::string>& dirs, pid_t pid) {
 int AttachWarmup::helper(void* arg) {
   auto* self = static_cast<AttachWarmup*>(arg);
   if (self->done_) {
-    const auto& dirs = self->plan_->dirs;
-    for (size_t i = 0; i < dirs.size(); ++i) {
-      if (self->results_[i] != -1) continue;  // made by the constructor
-      self->results_[i] = make_dir(dirs[i]);
-      if (self->results_[i] != 0 && self->results_[i] != EEXIST) break;
-    }
+    make_dirs(*self->plan_, self->results_, false);  // (not the cgroup2 ones the constructor made)
     uint64_t one = 1;
     raw_syscall(SYS_write, self->done_.get(), reinterpret_cast<long>(&one), sizeof one);
   }
@@ -258,11 +261,9 @@ int AttachWarmup::helper(void* arg) {
 AttachWarmup::AttachWarmup(const std::vector<Hierarchy>& hs, const Plan* make, bool warm) : plan_(make) {
   if (plan_ != nullptr) results_.assign(plan_->dirs.size(), -1);
   if (plan_ != nullptr && !warm) {
-    for (size_t i = 0; i < plan_->dirs.size(); ++i) {
-      if (!plan_->dirs[i].v2) continue;
-      results_[i] = make_dir(plan_->dirs[i]);
-      if (results_[i] != 0 && results_[i] != EEXIST) return;  // made() reports it
-    }
+    make_dirs(*plan_, results_, true);
+    // A failure: made() reports it.
+    if (std::any_of(results_.begin(), results_.end(), [](int r) { return r > 0 && r != EEXIST; })) return;
   }
   UniqueFd procs;
   for (const auto& h : hs) {
@@ -293,23 +294,14 @@ Result<Placement> AttachWarmup::made() {
   }
   collected_ = true;
   if (plan_ == nullptr) return Placement{};
-  Result<Placement> r;
   if (done_) {
     uint64_t v = 0;
     while (::read(done_.get(), &v, sizeof v) < 0 && errno == EINTR) {
     }
-    r = placement_from(*plan_, results_);
   } else {
-    for (size_t i = 0; i < plan_->dirs.size(); ++i) {
-      if (results_[i] != -1) {
-        if (results_[i] != 0 && results_[i] != EEXIST) break;
-        continue;
-      }
-      results_[i] = make_dir(plan_->dirs[i]);
-      if (results_[i] != 0 && results_[i] != EEXIST) break;
-    }
-    r = placement_from(*plan_, results_);
+    make_dirs(*plan_, results_, false);  // no helper: here
   }
+  auto r = placement_from(*plan_, results_);
   if (r) placement_ = *r;
   return r;
 }
