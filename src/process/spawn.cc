@@ -17,7 +17,6 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/unique_fd.h"
-#include "cgroup/control.h"
 #include "ns/idmap.h"
 #include "process/sync.h"
 
@@ -303,37 +302,25 @@ Result<Spawned> spawn_container(const SpawnOptions& o) {
   bool pending = !to_enter.empty();
   bool self_join = pending && o.self_join_cgroups && !slow;
   TRY(send_msg(sync, Msg::kGo, pending ? (self_join ? 2 : 1) : 0));
+  // From here on the process is at work and may fail (and exit) at any moment.
+  Result<> r;
   if (late_netns) {
     int fd = o.netns_ahead();
-    TRY(fd >= 0 ? send_fd(sync, Msg::kNetns, fd, "") : send_msg(sync, Msg::kNetns));
+    r = fd >= 0 ? send_fd(sync, Msg::kNetns, fd, "") : send_msg(sync, Msg::kNetns);
   }
-  if (pending) {
-    Result<> r;
-    if (o.prepare_cgroups) r = o.prepare_cgroups();
-    if (r && self_join) {
-      // The leaves are in the hierarchies' order (cgroup::plan): v1 or v2 without a statfs.
-      std::string files;
-      for (size_t i = 0; i < o.cgroup_leaves.size(); ++i) {
-        const std::string& leaf = o.cgroup_leaves[i];
-        if (std::find(to_enter.begin(), to_enter.end(), leaf) == to_enter.end()) continue;
-        bool v2 = i < o.hierarchies.size() ? o.hierarchies[i].fstype == "cgroup2" : cgroup::is_cgroup2(leaf);
-        files += leaf + (v2 ? "/cgroup.procs\n" : "/tasks\n");
-      }
-      r = send_msg(sync, Msg::kJoinCgroups, 0, files);
-    } else if (r) {
-      r = cgroup::enter(to_enter, out.pid);
-      if (r) r = send_msg(sync, Msg::kCgroupsJoined);
-    }
-    if (!r) {
-      // The process may have failed its setup meanwhile: its reason comes first. (Not a
-      // blocking read: it may as well be waiting for the kCgroupsJoined that never comes.)
-      pollfd p{sync, POLLIN, 0};
-      if (::poll(&p, 1, 0) == 1) {
-        auto m = recv_msg(sync);
-        if (m && m->type == Msg::kError) return fail(Error(m->err, m->text));
-      }
-      return fail(std::move(r.error()));
-    }
+  if (r && pending && o.prepare_cgroups) r = o.prepare_cgroups();
+  if (r && pending && self_join) {
+    std::string files;
+    for (const auto& f : cgroup::join_files(to_enter)) files += f + "\n";
+    r = send_msg(sync, Msg::kJoinCgroups, 0, files);
+  } else if (r && pending) {
+    r = cgroup::enter(to_enter, out.pid);
+    if (r) r = send_msg(sync, Msg::kCgroupsJoined);
+  }
+  if (!r) {
+    // The process may have failed its setup meanwhile: its reason comes first.
+    if (auto e = pending_error(sync)) return fail(std::move(*e));
+    return fail(std::move(r.error()));
   }
   if (o.while_child_sets_up) TRY(o.while_child_sets_up(out.pid));
   for (;;) {

@@ -1,5 +1,7 @@
 #include "process/sync.h"
 
+#include <poll.h>
+
 #include <sys/socket.h>
 
 #include <cstring>
@@ -101,6 +103,14 @@ Result<std::optional<SyncMsg>> recv_msg_or_eof(int fd) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) std::memcpy(&m.fd, CMSG_DATA(c), sizeof(int));
   }
   return std::optional<SyncMsg>(std::move(m));
+}
+
+std::optional<Error> pending_error(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, 0) != 1) return std::nullopt;
+  auto m = recv_msg_or_eof(fd);
+  if (!m || !*m || (*m)->type != Msg::kError) return std::nullopt;
+  return Error((*m)->err, (*m)->text);
 }
 
 Result<SyncMsg> recv_msg(int fd) {

@@ -44,6 +44,10 @@ Result<> send_error(int fd, const Error& e);
 Result<> send_fd(int fd, Msg type, int passfd, const std::string& text);
 // The bare form: `data` as the message, `passfd` alongside (what recvtty-style readers take).
 Result<> send_raw_fd(int fd, const std::string& data, int passfd);
+// The error the peer has already sent, if that is what waits on `fd` (never blocks): a
+// process that failed while we were busy is reported by its reason, not by the broken pipe
+// or missing message our side runs into.
+std::optional<Error> pending_error(int fd);
 // Blocks for the next packet. A closed peer is an error ("container process exited").
 Result<SyncMsg> recv_msg(int fd);
 // Same, but a closed peer gives nullopt (the peer's execve closes the socket on success).

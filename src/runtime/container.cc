@@ -233,13 +233,13 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
     }
   }
 
+  // The container process is cloned by root of the host's user namespace and stays there:
+  // it may join its cgroups itself, and its network namespace may be made ahead.
+  bool host_root_clone = !rootless() && cfg.find_ns(NsKind::kUser) == nullptr && !process::needs_intermediate(cfg);
   // The container's network namespace is made meanwhile, where the kernel would have made
   // it in the runtime's user namespace anyway (net/netns_ahead.h).
   std::optional<net::NetnsAhead> netns;
-  if (cfg.new_ns(NsKind::kNetwork) && cfg.find_ns(NsKind::kUser) == nullptr && !rootless() &&
-      !process::needs_intermediate(cfg)) {
-    netns.emplace();
-  }
+  if (cfg.new_ns(NsKind::kNetwork) && host_root_clone) netns.emplace();
 
   // Built before anything exists, so that a profile libseccomp rejects leaves nothing behind.
   std::optional<security::SeccompFilter> seccomp;
@@ -276,7 +276,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
   // which takes no global lock (cgroup::join_self); the cgroup2 directory, if any, is then
   // made first and cloned into. Otherwise the runtime moves it, and the helper pays the
   // lock's grace period ahead (cgroup::AttachWarmup).
-  bool self_join = deferred && cfg.find_ns(NsKind::kUser) == nullptr && !process::needs_intermediate(cfg);
+  bool self_join = deferred && host_root_clone;
   cgroup::Plan plan;
   cgroup::Placement placement;
   std::optional<cgroup::AttachWarmup> warmup;

@@ -1,7 +1,6 @@
 #include "runtime/exec.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <linux/close_range.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -272,18 +271,10 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
     }
   }
   if (auto r = process::send_msg(parent_end.get(), Msg::kGo); !r) {
-    // The process may have failed before it waited for us (joining its cgroups): its
-    // reason, not the broken pipe.
-    pollfd pfd{parent_end.get(), POLLIN, 0};
-    if (::poll(&pfd, 1, 0) == 1) {
-      auto m = process::recv_msg(parent_end.get());
-      if (m && m->type == Msg::kError) {
-        kill_child();
-        return fail(Error(m->err, m->text));
-      }
-    }
+    // The process may have failed before it waited for us (joining its cgroups).
+    auto e = process::pending_error(parent_end.get());
     kill_child();
-    return fail(std::move(r.error()));
+    return fail(e ? std::move(*e) : std::move(r.error()));
   }
   UniqueFd console;
   for (;;) {

@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstring>
+
 #include <gtest/gtest.h>
 
 namespace nsbox::process {
@@ -44,6 +46,20 @@ TEST(Sync, ErrorOfAPeerThatLeftOurMessagesUnread) {
   auto eof = recv_msg(p.fd[0]);
   ASSERT_FALSE(eof);
   EXPECT_EQ(eof.error().what(), "container process exited during setup");
+}
+
+// Our send fails on a process that already failed and exited: its reason is still there.
+TEST(Sync, PendingErrorAfterABrokenPipe) {
+  Pair p;
+  EXPECT_FALSE(pending_error(p.fd[0]));  // nothing yet, and no waiting
+  ASSERT_TRUE(send_error(p.fd[1], Error(ENOENT, "mount /proc: it is a symlink")));
+  ::close(p.fd[1]);
+  p.fd[1] = -1;
+  EXPECT_FALSE(send_msg(p.fd[0], Msg::kNetns));
+  auto e = pending_error(p.fd[0]);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->what(), std::string("mount /proc: it is a symlink: ") + std::strerror(ENOENT));
+  EXPECT_EQ(e->code(), ENOENT);
 }
 
 TEST(Sync, PeerGoneWithNothingSaid) {
