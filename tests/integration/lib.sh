@@ -168,6 +168,13 @@ test_user() {
   mkdir -p "$RL_HOME" "$RL_XDG"
   chown "$RL_USER:" "$RL_HOME" "$RL_XDG"
   chmod 700 "$RL_XDG"
+  # The build may sit below a directory the user cannot enter (a clone in a mktemp -d):
+  # the user runs a copy in the test's directory then.
+  if ! as_user test -x "$NSBOX"; then
+    cp "$NSBOX" "$TEST_TMP/nsbox"
+    chmod 755 "$TEST_TMP/nsbox"
+    NSBOX=$TEST_TMP/nsbox
+  fi
 }
 
 test_user_teardown() {
