@@ -1,6 +1,6 @@
-// The container's file system, built inside its new mount namespace before pivot_root.
-// Every mount target and device path is resolved inside the rootfs (openat2 with
-// RESOLVE_IN_ROOT), so a symlink in an image can never point a mount at the host.
+// The container's file system, built inside its new mount namespace. Every path in the
+// rootfs is reached through ns/in_root.h, so a symlink in an image can never point a mount
+// or a write at the host.
 #pragma once
 
 #include <functional>
@@ -36,9 +36,5 @@ Result<> mount_all(const RootfsContext& ctx, int rootfd);
 Result<> enter_rootfs(const spec::Config& cfg, bool no_pivot);
 // After the switch: masked and read-only paths, read-only root.
 Result<> finish_rootfs(const spec::Config& cfg);
-
-// Resolve `path` inside the directory `rootfd`, creating missing components (a directory,
-// or an empty file as the last component when `want_dir` is false). Returns an O_PATH fd.
-Result<UniqueFd> open_in_root(int rootfd, const std::string& path, bool create, bool want_dir);
 
 }  // namespace nsbox::ns

@@ -13,18 +13,22 @@
 
 #include <cstring>
 
+#include "ns/in_root.h"
 #include "process/sync.h"
 
 namespace nsbox::process {
 
 Result<Console> setup_console(unsigned rows, unsigned cols, bool bind_console) {
   Console c;
-  c.master.reset(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (!c.master) return fail_errno("open /dev/ptmx in the container");
+  // In the container's root (the process has entered it): /dev/ptmx and /dev/console are
+  // the image's paths, reached only inside it.
+  UniqueFd rootfd(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!rootfd) return fail_errno("open /");
+  c.master = TRY_CTX(ns::open_file(rootfd.get(), "/dev/ptmx", O_RDWR | O_NOCTTY), "the container's terminal");
   int unlock = 0;
   if (::ioctl(c.master.get(), TIOCSPTLCK, &unlock) < 0) return fail_errno("unlock the pty");
   int n = 0;
-  if (::ioctl(c.master.get(), TIOCGPTN, &n) < 0) return fail_errno("pty number");
+  if (::ioctl(c.master.get(), TIOCGPTN, &n) < 0) return fail_errno("/dev/ptmx in the container is not a pty master");
   c.slave_path = "/dev/pts/" + std::to_string(n);
   // TIOCGPTPEER opens the slave through the master: no path lookup an image could redirect.
   UniqueFd slave(::ioctl(c.master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY));
@@ -36,11 +40,13 @@ Result<Console> setup_console(unsigned rows, unsigned cols, bool bind_console) {
     if (::ioctl(c.master.get(), TIOCSWINSZ, &ws) < 0) return fail_errno("set the console size");
   }
   if (bind_console) {
-    int f = ::open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (f >= 0) ::close(f);
-    if (::mount(c.slave_path.c_str(), "/dev/console", nullptr, MS_BIND, nullptr) < 0) {
-      return fail_errno("bind " + c.slave_path + " on /dev/console");
-    }
+    // The slave itself (its descriptor, not its path) is bound onto /dev/console, which must
+    // be a file or a device node of the container's, never a link.
+    auto console = ns::resolve_nofollow(rootfd.get(), "/dev/console");
+    if (!console && console.error().code() == ENOENT) console = ns::ensure(rootfd.get(), "/dev/console", false);
+    if (!console) return fail(std::move(console.error()));
+    TRY(ns::expect_file_or_chardev(console->get(), "/dev/console"));
+    TRY_CTX(ns::bind_onto(slave.get(), console->get(), false), "bind " + c.slave_path + " on /dev/console");
   }
   if (::ioctl(slave.get(), TIOCSCTTY, 0) < 0) return fail_errno("make the pty the controlling terminal");
   for (int fd = 0; fd < 3; ++fd) {
