@@ -20,8 +20,10 @@
 #include "base/unique_fd.h"
 #include "cgroup/cgroup.h"
 #include "net/loopback.h"
+#include "ns/in_root.h"
 #include "ns/rootfs.h"
 #include "process/become.h"
+#include "process/prelude.h"
 #include "process/spawn.h"
 #include "process/sync.h"
 #include "process/terminal.h"
@@ -37,13 +39,14 @@ namespace {
 
 using spec::NsKind;
 
-Result<> set_sysctls(const spec::Config& cfg) {
+// Inside the container's root ("/" once it is entered).
+Result<> set_sysctls(const spec::Config& cfg, int rootfd) {
   for (const auto& [k, v] : cfg.linux.sysctl) {
     std::string path = "/proc/sys/" + k;
     for (size_t i = 10; i < path.size(); ++i) {
       if (path[i] == '.') path[i] = '/';
     }
-    TRY_CTX(fs::write_proc_file(path, v), "sysctl " + k);
+    TRY_CTX(ns::write_proc(rootfd, path, v), "linux.sysctl." + k);
   }
   return {};
 }
@@ -72,16 +75,16 @@ Result<> setup_fs(const SpawnOptions& o, int sync_fd, std::string& hook_state,
   hook_state = m.text;
   TRY(runtime::run_hooks(cfg.hooks.create_container, "createContainer", hook_state));
   if (own_mnt) TRY(ns::enter_rootfs(cfg, o.no_pivot));
+  UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return fail_errno("open /");
   // Both before readonlyPaths and a read-only root take effect, as runc orders them.
-  TRY(set_sysctls(cfg));
-  if (::access(cfg.process->cwd.c_str(), F_OK) < 0 && errno == ENOENT) {
-    TRY_CTX(fs::mkdir_p(cfg.process->cwd), "create cwd");
-  }
+  TRY(set_sysctls(cfg, root.get()));
+  TRY_CTX(ns::ensure(root.get(), cfg.process->cwd, true), "process.cwd");
   if (own_mnt) TRY(ns::finish_rootfs(cfg));
   return {};
 }
 
-Result<std::string> setup(const SpawnOptions& o, int sync_fd, std::string& hook_state) {
+Result<Became> setup(const SpawnOptions& o, int sync_fd, std::string& hook_state) {
   const spec::Config& cfg = *o.cfg;
   const spec::Process& p = *cfg.process;
   std::map<size_t, int> idmapped;
@@ -99,6 +102,8 @@ Result<std::string> setup(const SpawnOptions& o, int sync_fd, std::string& hook_
     held.emplace_back(m.fd);
     idmapped[std::stoul(m.text)] = m.fd;
   }
+  // The id maps are written (kGo): nothing of the runtime's needs this process dumpable.
+  set_not_dumpable();
   if (cfg.new_ns(NsKind::kUser)) {
     // Become the namespace's root (the maps are written now) so that files we create in the
     // rootfs belong to the container, not to the host's root.
@@ -171,14 +176,17 @@ Result<std::string> setup(const SpawnOptions& o, int sync_fd, std::string& hook_
     }
   }
   if (p.oom_score_adj) {
-    TRY_CTX(fs::write_proc_file("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj)),
-            "set oom_score_adj");
+    UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return fail_errno("open /");
+    TRY_CTX(ns::write_proc(root.get(), "/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj)),
+            "process.oomScoreAdj");
   }
   auto became = TRY(become_process(p, o.preserve_fds, o.seccomp));
   if (became.seccomp_listener) {
     TRY(send_fd(sync_fd, Msg::kSeccompListener, became.seccomp_listener.get(), ""));
+    became.seccomp_listener.reset();
   }
-  return became.exe;
+  return became;
 }
 
 }  // namespace
@@ -186,18 +194,17 @@ Result<std::string> setup(const SpawnOptions& o, int sync_fd, std::string& hook_
 void container_init(const SpawnOptions& o, int sync_fd, bool parent_is_runtime) {
   const spec::Config& cfg = *o.cfg;
   for (int fd : o.close_in_child) ::close(fd);
-  // `run` blocks signals to forward them; the container starts with none blocked.
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  // An ordinary user's runtime writes our id maps itself after the clone: it needs this
+  // process dumpable until then (setup() ends that at kGo).
+  harden_prelude(parent_is_runtime && ::geteuid() != 0 && cfg.new_ns(NsKind::kUser));
   // If the runtime dies during setup the half-made container must die with it. (On the slow
   // path the parent is the intermediate, which exits at once; a closed sync socket ends
   // the setup there instead.)
   if (parent_is_runtime) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   std::string hook_state;
-  auto exe = setup(o, sync_fd, hook_state);
-  if (!exe) {
-    (void)send_error(sync_fd, exe.error());
+  auto became = setup(o, sync_fd, hook_state);
+  if (!became) {
+    (void)send_error(sync_fd, became.error());
     ::_exit(1);
   }
   // From here on the process outlives `create`: no death signal.
@@ -215,16 +222,18 @@ void container_init(const SpawnOptions& o, int sync_fd, bool parent_is_runtime) 
     (void)::send(conn, msg.data(), msg.size(), MSG_NOSIGNAL);
     ::_exit(127);
   };
-  if (auto r = runtime::run_hooks(cfg.hooks.start_container, "startContainer", hook_state); !r) {
+  // startContainer hooks without an env get the container's, as runc gives them.
+  if (auto r = runtime::run_hooks(cfg.hooks.start_container, "startContainer", hook_state, &cfg.process->env); !r) {
     report(r.error());
   }
-  if (auto r = load_late_seccomp(o.seccomp); !r) report(r.error());
   std::vector<char*> argv, envp;
   for (const auto& a : cfg.process->args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   for (const auto& e : cfg.process->env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
-  ::execve(exe->c_str(), argv.data(), envp.data());
+  // The last call before execve: from here on the user's profile decides what may run.
+  if (auto r = load_late_seccomp(o.seccomp, *cfg.process, became->kept_admin); !r) report(r.error());
+  ::execve(became->exe.c_str(), argv.data(), envp.data());
   report(Error(errno, "exec \"" + cfg.process->args[0] + "\""));
   ::_exit(127);
 }

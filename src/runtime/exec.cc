@@ -22,6 +22,7 @@
 #include "cgroup/cgroup.h"
 #include "cgroup/control.h"
 #include "process/become.h"
+#include "process/prelude.h"
 #include "process/sync.h"
 #include "process/terminal.h"
 #include "runtime/store.h"
@@ -69,21 +70,21 @@ Result<spec::Process> build_process(const ExecOptions& o, const spec::State& st)
     std::erase_if(base.env, [&](const std::string& e) { return e.starts_with(key); });
     base.env.push_back(kv);
   }
-  if (!o.cwd.empty()) base.cwd = o.cwd;
+  if (!o.cwd.empty()) {
+    if (o.cwd[0] != '/') return fail("--cwd: must be an absolute path, got \"" + o.cwd + "\"");
+    base.cwd = o.cwd;
+  }
   if (!o.user.empty()) {
+    // UID[:GID], each a decimal id below 4294967295; the group defaults to 0, as runc's.
     auto colon = o.user.find(':');
-    char* end = nullptr;
-    std::string u = o.user.substr(0, colon);
-    unsigned long uid = std::strtoul(u.c_str(), &end, 10);
-    if (u.empty() || *end != '\0') return fail("--user: \"" + o.user + "\" is not UID[:GID]");
-    base.user.uid = static_cast<uint32_t>(uid);
-    base.user.gid = 0;
-    if (colon != std::string::npos) {
-      std::string gs = o.user.substr(colon + 1);
-      unsigned long gid = std::strtoul(gs.c_str(), &end, 10);
-      if (gs.empty() || *end != '\0') return fail("--user: \"" + o.user + "\" is not UID[:GID]");
-      base.user.gid = static_cast<uint32_t>(gid);
+    auto uid = spec::parse_id(o.user.substr(0, colon));
+    auto gid = colon == std::string::npos ? std::optional<uint32_t>(0) : spec::parse_id(o.user.substr(colon + 1));
+    if (!uid || !gid) {
+      return fail("--user: \"" + o.user + "\" is not UID[:GID] (decimal ids from 0 to " +
+                  std::to_string(spec::kMaxId) + ")");
     }
+    base.user.uid = *uid;
+    base.user.gid = *gid;
   }
   if (!o.additional_gids.empty()) base.user.additional_gids = o.additional_gids;
   if (!o.caps.empty()) {
@@ -113,8 +114,8 @@ struct ExecChild {
   security::SeccompFilter* seccomp;
 };
 
-// The exec'd process: join the container, become the process the spec describes, execve.
-Result<std::string> exec_setup(const ExecChild& c) {
+// The exec'd process: join the container, become the process the spec describes.
+Result<process::Became> exec_setup(const ExecChild& c) {
   const spec::Process& p = *c.p;
   // Its cgroups first, while it still sees the host's cgroup mounts.
   if (c.join_cgroups != nullptr) TRY(cgroup::join_self(*c.join_cgroups));
@@ -130,19 +131,17 @@ Result<std::string> exec_setup(const ExecChild& c) {
   auto became = TRY(process::become_process(p, c.preserve_fds, c.seccomp));
   if (became.seccomp_listener) {
     TRY(process::send_fd(c.sync, Msg::kSeccompListener, became.seccomp_listener.get(), ""));
+    became.seccomp_listener.reset();
   }
-  TRY(process::load_late_seccomp(c.seccomp));
-  return became.exe;
+  return became;
 }
 
 [[noreturn]] void exec_child(const ExecChild& c) {
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  process::harden_prelude(false);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  auto exe = exec_setup(c);
-  if (!exe) {
-    (void)process::send_error(c.sync, exe.error());
+  auto became = exec_setup(c);
+  if (!became) {
+    (void)process::send_error(c.sync, became.error());
     ::_exit(127);
   }
   std::vector<char*> argv, envp;
@@ -151,7 +150,12 @@ Result<std::string> exec_setup(const ExecChild& c) {
   for (const auto& e : c.p->env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   ::prctl(PR_SET_PDEATHSIG, 0);
-  ::execve(exe->c_str(), argv.data(), envp.data());
+  // The last call before execve: from here on the user's profile decides what may run.
+  if (auto r = process::load_late_seccomp(c.seccomp, *c.p, became->kept_admin); !r) {
+    (void)process::send_error(c.sync, r.error());
+    ::_exit(127);
+  }
+  ::execve(became->exe.c_str(), argv.data(), envp.data());
   (void)process::send_error(c.sync, Error(errno, "exec \"" + c.p->args[0] + "\""));
   ::_exit(127);
 }

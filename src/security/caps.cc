@@ -5,6 +5,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <optional>
+
 #include "base/fs.h"
 
 namespace nsbox::security {
@@ -59,18 +61,40 @@ Result<> set_sets(const spec::Capabilities& caps) {
 
 }  // namespace
 
-Result<> switch_user(const spec::Process& p, bool set_groups) {
-  const auto& caps = p.capabilities;
-  if (caps) {
+namespace {
+
+// The sets the process ends with: the spec's, or without a capabilities object what the
+// kernel leaves after the uid change (all of them for uid 0, none otherwise); nullopt when
+// they stay as they are (uid 0 without a capabilities object).
+std::optional<spec::Capabilities> final_sets(const spec::Process& p) {
+  if (p.capabilities) return p.capabilities;
+  if (p.user.uid != 0) return spec::Capabilities{};
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool ends_with_admin(const spec::Process& p) {
+  auto f = final_sets(p);
+  return !f || contains(f->effective, CAP_SYS_ADMIN);
+}
+
+Result<> switch_user(const spec::Process& p, bool set_groups, bool keep_admin) {
+  auto target = final_sets(p);
+  if (target && keep_admin && !contains(target->effective, CAP_SYS_ADMIN)) {
+    target->effective.push_back(CAP_SYS_ADMIN);
+    target->permitted.push_back(CAP_SYS_ADMIN);
+  }
+  if (const auto& caps = p.capabilities) {
     for (int c = 0; c <= last_cap(); ++c) {
       if (contains(caps->bounding, c)) continue;
       if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) {
         return fail_errno("drop capability " + std::to_string(c) + " from the bounding set");
       }
     }
-    // Keep the permitted set across the uid change; the sets are set explicitly after it.
-    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return fail_errno("PR_SET_KEEPCAPS");
   }
+  // Keep the permitted set across the uid change; the sets are set explicitly after it.
+  if (target && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return fail_errno("PR_SET_KEEPCAPS");
   if (set_groups) {
     std::vector<gid_t> groups(p.user.additional_gids.begin(), p.user.additional_gids.end());
     if (::setgroups(groups.size(), groups.data()) < 0) return fail_errno("setgroups");
@@ -81,10 +105,33 @@ Result<> switch_user(const spec::Process& p, bool set_groups) {
   if (::setresuid(p.user.uid, p.user.uid, p.user.uid) < 0) {
     return fail_errno("setresuid " + std::to_string(p.user.uid));
   }
-  if (caps) {
+  if (target) {
     if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) return fail_errno("PR_SET_KEEPCAPS");
-    TRY(set_sets(*caps));
+    TRY(set_sets(*target));
   }
+  return {};
+}
+
+Result<> drop_kept_admin(const spec::Process& p) {
+  auto target = final_sets(p);
+  if (!target) return {};
+  // One capset(2): the only call besides execve that a seccomp profile must allow here.
+  cap_t c = cap_init();
+  if (c == nullptr) return fail_errno("cap_init");
+  auto add = [&](const std::vector<int>& set, cap_flag_t flag) {
+    for (int v : set) {
+      if (v > last_cap()) continue;
+      cap_value_t cv = v;
+      cap_set_flag(c, flag, 1, &cv, CAP_SET);
+    }
+  };
+  add(target->effective, CAP_EFFECTIVE);
+  add(target->permitted, CAP_PERMITTED);
+  add(target->inheritable, CAP_INHERITABLE);
+  int r = cap_set_proc(c);
+  int e = errno;
+  cap_free(c);
+  if (r < 0) return fail_errno("set capabilities (after the seccomp filter: the profile must allow capset)", e);
   return {};
 }
 

@@ -9,7 +9,13 @@ namespace nsbox::security {
 // Drop the bounding set, set groups, gid and uid, then set the effective, permitted,
 // inheritable and ambient sets. Capabilities the running kernel does not know are skipped.
 // `set_groups`: false where setgroups(2) is denied (a user namespace with setgroups=deny).
-Result<> switch_user(const spec::Process& p, bool set_groups);
+// `keep_admin`: CAP_SYS_ADMIN stays effective and permitted even where the spec's sets lack
+// it, so that a seccomp filter can still be loaded without no_new_privs right before execve;
+// drop_kept_admin() then sets the spec's sets exactly.
+Result<> switch_user(const spec::Process& p, bool set_groups, bool keep_admin);
+Result<> drop_kept_admin(const spec::Process& p);
+// The process keeps CAP_SYS_ADMIN in its effective set after switch_user anyway.
+bool ends_with_admin(const spec::Process& p);
 
 // The calling process lives in a user namespace other than the initial one (its uid_map
 // is not the identity map of all ids).
