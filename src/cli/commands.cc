@@ -17,6 +17,7 @@
 #include "runtime/exec.h"
 #include "runtime/features.h"
 #include "runtime/signals.h"
+#include "spec/config.h"
 #include "spec/default_spec.h"
 #include "spec/resources.h"
 
@@ -470,8 +471,8 @@ int cmd_exec(const runtime::Globals& g, const std::vector<std::string>& args) {
   o.user = p.get("user");
   if (p.has("additional-gids")) {
     for (const auto& gstr : p.values.at("additional-gids")) {
-      auto v = parse_number<uint32_t>("additional-gids", gstr);
-      if (!v) return report(v.error());
+      auto v = spec::parse_id(gstr);
+      if (!v) return report(Error(0, "--additional-gids: \"" + gstr + "\" is not a group id"));
       o.additional_gids.push_back(*v);
     }
   }

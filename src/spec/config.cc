@@ -261,8 +261,10 @@ Hook parse_hook(const json& h, const std::string& p) {
     bad(join(p, "path"), "must be an absolute path, got \"" + hook.path + "\"");
   }
   hook.args = get_strings(h, p, "args");
-  hook.env = get_strings(h, p, "env");
-  check_env(hook.env, join(p, "env"));
+  if (field(h, "env") != nullptr) {
+    hook.env = get_strings(h, p, "env");
+    check_env(*hook.env, join(p, "env"));
+  }
   if (auto t = get_int<int>(h, p, "timeout")) {
     if (*t <= 0) bad(join(p, "timeout"), "must be greater than 0");
     hook.timeout = *t;
@@ -297,6 +299,14 @@ std::optional<NsKind> ns_from_name(const std::string& s) {
   return std::nullopt;
 }
 
+// The namespace file `path` is the runtime's own namespace of that kind (the host's).
+bool is_runtime_ns(const std::string& path, NsKind kind) {
+  struct stat theirs{}, ours{};
+  if (::stat(path.c_str(), &theirs) < 0) return false;
+  if (::stat((std::string("/proc/self/ns/") + ns_proc_name(kind)).c_str(), &ours) < 0) return false;
+  return theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino;
+}
+
 Process parse_process(const json& pj) {
   const std::string base = "process";
   Process p;
@@ -309,11 +319,16 @@ Process parse_process(const json& pj) {
     const std::string ub = "process.user";
     p.user.uid = get_int<uint32_t>(*u, ub, "uid").value_or(0);
     p.user.gid = get_int<uint32_t>(*u, ub, "gid").value_or(0);
+    if (p.user.uid > kMaxId) bad(ub + ".uid", "4294967295 is not a valid user id");
+    if (p.user.gid > kMaxId) bad(ub + ".gid", "4294967295 is not a valid group id");
     p.user.umask = get_int<uint32_t>(*u, ub, "umask");
     if (p.user.umask && *p.user.umask > 0777) bad("process.user.umask", "must be at most 0777");
     if (const json* g = get_array(*u, ub, "additionalGids")) {
       for (size_t i = 0; i < g->size(); ++i) {
         p.user.additional_gids.push_back(as_int<uint32_t>((*g)[i], index(ub + ".additionalGids", i)));
+        if (p.user.additional_gids.back() > kMaxId) {
+          bad(index(ub + ".additionalGids", i), "4294967295 is not a valid group id");
+        }
       }
     }
     if (field(*u, "username") != nullptr) get_string(*u, ub, "username");
@@ -691,10 +706,13 @@ void parse_linux(const json& lj, Config& c) {
       std::string p = "linux.sysctl." + it.key();
       expect(it.value(), json::value_t::string, p, "string");
       const std::string& k = it.key();
-      // Only namespaced sysctls may be set, and only when the container owns that namespace.
+      // Only namespaced sysctls may be set, and only in a namespace that is not the host's
+      // (one joined by path may be: the runtime's own is the host's, as runc checks it).
       auto needs = [&](NsKind kind) {
-        if (!c.new_ns(kind) && c.find_ns(kind) == nullptr) {
-          bad(p, std::string("needs its own ") + ns_name(kind) + " namespace");
+        const Namespace* n = c.find_ns(kind);
+        if (n == nullptr) bad(p, std::string("needs its own ") + ns_name(kind) + " namespace");
+        if (!n->path.empty() && is_runtime_ns(n->path, kind)) {
+          bad(p, std::string("is not allowed in the host's ") + ns_name(kind) + " namespace (" + n->path + ")");
         }
       };
       if (k.starts_with("net.")) {
@@ -703,7 +721,8 @@ void parse_linux(const json& lj, Config& c) {
                  k.starts_with("kernel.msg")) {
         needs(NsKind::kIpc);
       } else if (k == "kernel.hostname" || k == "kernel.domainname") {
-        needs(NsKind::kUts);
+        // It would bypass the "hostname"/"domainname" fields (and their checks).
+        bad(p, std::string("is not allowed: set the \"") + k.substr(7) + "\" field instead");
       } else {
         bad(p, "is not a namespaced sysctl");
       }
@@ -782,6 +801,17 @@ std::optional<int> capability_from_name(const std::string& name) {
   cap_free(back);
   if (!exact) return std::nullopt;
   return static_cast<int>(v);
+}
+
+std::optional<uint32_t> parse_id(const std::string& text) {
+  if (text.empty() || text.size() > 10) return std::nullopt;
+  uint64_t v = 0;
+  for (char ch : text) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(ch - '0');
+  }
+  if (v > kMaxId) return std::nullopt;
+  return static_cast<uint32_t>(v);
 }
 
 std::string format_id_mappings(const std::vector<IdMapping>& maps) {

@@ -102,7 +102,8 @@ struct Process {
 struct Hook {
   std::string path;
   std::vector<std::string> args;
-  std::vector<std::string> env;
+  // The hook's environment; none given: the runtime's own (runc's behaviour).
+  std::optional<std::vector<std::string>> env;
   int timeout = 0;  // seconds; 0 = none
 };
 
@@ -203,5 +204,9 @@ Result<Mount> parse_mount_options(Mount m);
 std::optional<int> rlimit_from_name(const std::string& name);
 std::optional<int> capability_from_name(const std::string& name);
 std::string format_id_mappings(const std::vector<IdMapping>& maps);
+// A user or group id given as text (exec --user, --additional-gids): decimal digits only, at
+// most 4294967294 ((uid_t)-1 means "unchanged" to setresuid, which would leave root as is).
+std::optional<uint32_t> parse_id(const std::string& text);
+inline constexpr uint32_t kMaxId = 4294967294U;
 
 }  // namespace nsbox::spec

@@ -26,6 +26,7 @@ class ConfigTest : public ::testing::Test {
     dir_.mkdir("rootfs");
     dir_.mkdir("data");
     dir_.write("plainfile", "x");
+    dir_.write("netns", "");  // stands for a namespace file the container joins
   }
 
   const std::string& bundle() const { return dir_.path(); }
@@ -99,7 +100,7 @@ std::string full_config(const std::string& bundle) {
   },
   "linux": {
     "namespaces": [
-      {"type": "pid"}, {"type": "network", "path": "/proc/self/ns/net"}, {"type": "mount"},
+      {"type": "pid"}, {"type": "network", "path": ")" + bundle + R"(/netns"}, {"type": "mount"},
       {"type": "ipc"}, {"type": "uts"}, {"type": "user"}, {"type": "cgroup"}, {"type": "time"}
     ],
     "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
@@ -113,7 +114,7 @@ std::string full_config(const std::string& bundle) {
     ],
     "maskedPaths": ["/proc/kcore", "/sys/firmware"],
     "readonlyPaths": ["/proc/sys"],
-    "sysctl": {"net.ipv4.ip_forward": "1", "kernel.shmmax": "1024", "kernel.domainname": "d"},
+    "sysctl": {"net.ipv4.ip_forward": "1", "kernel.shmmax": "1024"},
     "rootfsPropagation": "rslave",
     "cgroupsPath": "/nsbox/test",
     "resources": {"devices": [{"allow": false, "access": "rwm"}], "pids": {"limit": 10}},
@@ -209,6 +210,7 @@ TEST_F(ConfigTest, FullConfigParsesIntoTheRightFields) {
   EXPECT_EQ(c.hooks.create_runtime[0].path, "/usr/bin/hook");
   EXPECT_EQ(c.hooks.create_runtime[0].args, (std::vector<std::string>{"hook", "create"}));
   EXPECT_EQ(c.hooks.create_runtime[0].env, (std::vector<std::string>{"K=V"}));
+  EXPECT_FALSE(c.hooks.prestart.empty() || c.hooks.prestart[0].env.has_value());
   EXPECT_EQ(c.hooks.create_runtime[0].timeout, 5);
   ASSERT_EQ(c.hooks.create_container.size(), 1u);
   EXPECT_EQ(c.hooks.create_container[0].path, "/cc");
@@ -227,7 +229,7 @@ TEST_F(ConfigTest, FullConfigParsesIntoTheRightFields) {
   const NsKind kinds[] = {NsKind::kPid,  NsKind::kNetwork, NsKind::kMount,  NsKind::kIpc,
                           NsKind::kUts,  NsKind::kUser,    NsKind::kCgroup, NsKind::kTime};
   for (size_t i = 0; i < 8; ++i) EXPECT_EQ(l.namespaces[i].kind, kinds[i]) << i;
-  EXPECT_EQ(l.namespaces[1].path, "/proc/self/ns/net");
+  EXPECT_EQ(l.namespaces[1].path, bundle() + "/netns");
   EXPECT_TRUE(c.new_ns(NsKind::kPid));
   EXPECT_FALSE(c.new_ns(NsKind::kNetwork));  // joined by path
   ASSERT_NE(c.find_ns(NsKind::kNetwork), nullptr);
@@ -268,8 +270,7 @@ TEST_F(ConfigTest, FullConfigParsesIntoTheRightFields) {
   EXPECT_EQ(l.masked_paths, (std::vector<std::string>{"/proc/kcore", "/sys/firmware"}));
   EXPECT_EQ(l.readonly_paths, (std::vector<std::string>{"/proc/sys"}));
   EXPECT_EQ(l.sysctl, (std::map<std::string, std::string>{{"net.ipv4.ip_forward", "1"},
-                                                          {"kernel.shmmax", "1024"},
-                                                          {"kernel.domainname", "d"}}));
+                                                          {"kernel.shmmax", "1024"}}));
   EXPECT_EQ(l.rootfs_propagation, static_cast<unsigned long>(MS_SLAVE | MS_REC));
   EXPECT_EQ(l.cgroups_path, "/nsbox/test");
   EXPECT_TRUE(l.resources.has_limits());
@@ -359,7 +360,8 @@ TEST_F(ConfigTest, ResourcesOnlyDeviceRulesIsNotALimit) {
 
 TEST_F(ConfigTest, SysctlAllowedWhenNamespaceJoinedByPath) {
   json j = minimal();
-  j["linux"]["namespaces"] = json::array({{{"type", "network"}, {"path", "/proc/self/ns/net"}}});
+  // (A namespace of the container's: any file but the runtime's own namespace will do here.)
+  j["linux"]["namespaces"] = json::array({{{"type", "network"}, {"path", bundle() + "/netns"}}});
   j["linux"]["sysctl"] = {{"net.core.somaxconn", "1024"}};
   auto r = parse(j);
   ASSERT_TRUE(r) << r.error().what();
@@ -526,10 +528,10 @@ TEST_F(ConfigTest, UserErrors) {
             "config.json: process.user.username: expected string, got integer");
   EXPECT_EQ(error_of(with_user("root")), "config.json: process.user: expected object, got string");
 
-  // The largest uid fits.
-  auto r = parse(with_user({{"uid", 4294967295LL}, {"umask", 511}}));
+  // The largest valid uid fits ((uid_t)-1 is not one: TheInvalidIdIsRefused).
+  auto r = parse(with_user({{"uid", 4294967294LL}, {"umask", 511}}));
   ASSERT_TRUE(r) << r.error().what();
-  EXPECT_EQ(r->process->user.uid, 4294967295u);
+  EXPECT_EQ(r->process->user.uid, 4294967294u);
   EXPECT_EQ(*r->process->user.umask, 0777u);
 }
 
@@ -681,8 +683,18 @@ TEST_F(ConfigTest, LinuxOtherErrors) {
             "config.json: linux.sysctl.net.ipv4.ip_forward: needs its own network namespace");
   EXPECT_EQ(error_of(with_linux({{"sysctl", {{"kernel.msgmax", "1"}}}})),
             "config.json: linux.sysctl.kernel.msgmax: needs its own ipc namespace");
-  EXPECT_EQ(error_of(with_linux({{"sysctl", {{"kernel.hostname", "h"}}}})),
-            "config.json: linux.sysctl.kernel.hostname: needs its own uts namespace");
+  // The UTS names have fields of their own, which the sysctls would bypass.
+  EXPECT_EQ(error_of(with_linux({{"namespaces", json::array({{{"type", "uts"}}})}, {"sysctl", {{"kernel.hostname", "h"}}}})),
+            "config.json: linux.sysctl.kernel.hostname: is not allowed: set the \"hostname\" field instead");
+  EXPECT_EQ(error_of(with_linux({{"namespaces", json::array({{{"type", "uts"}}})}, {"sysctl", {{"kernel.domainname", "d"}}}})),
+            "config.json: linux.sysctl.kernel.domainname: is not allowed: set the \"domainname\" field instead");
+  // A namespace joined by path may take sysctls, unless it is the runtime's own (the host's).
+  EXPECT_EQ(error_of(with_linux({{"namespaces", json::array({{{"type", "network"}, {"path", "/proc/self/ns/net"}}})},
+                                 {"sysctl", {{"net.ipv4.ip_forward", "1"}}}})),
+            "config.json: linux.sysctl.net.ipv4.ip_forward: is not allowed in the host's network namespace (/proc/self/ns/net)");
+  EXPECT_EQ(error_of(with_linux({{"namespaces", json::array({{{"type", "ipc"}, {"path", "/proc/self/ns/ipc"}}})},
+                                 {"sysctl", {{"kernel.msgmax", "1"}}}})),
+            "config.json: linux.sysctl.kernel.msgmax: is not allowed in the host's ipc namespace (/proc/self/ns/ipc)");
   EXPECT_EQ(error_of(with_linux({{"namespaces", json::array({{{"type", "ipc"}}})}, {"sysctl", {{"kernel.shmmax", 1}}}})),
             "config.json: linux.sysctl.kernel.shmmax: expected string, got integer");
   EXPECT_EQ(error_of(with_linux({{"namespaces", json::array({{{"type", "network"}}})},
@@ -950,6 +962,29 @@ TEST(Features, SeccompNamesAreTheOnesTheParserTakes) {
     json sc = {{"defaultAction", "SCMP_ACT_ALLOW"}, {"flags", {f}}};
     EXPECT_TRUE(parse_seccomp_json(sc.dump(), "c.json")) << f;
   }
+}
+
+
+TEST(ParseId, DecimalIdsBelowTheInvalidOne) {
+  EXPECT_EQ(parse_id("0"), 0u);
+  EXPECT_EQ(parse_id("1000"), 1000u);
+  EXPECT_EQ(parse_id("4294967294"), 4294967294u);
+  // (uid_t)-1 leaves the id unchanged in setresuid: it would run as root.
+  for (const char* bad : {"-1", "4294967295", "99999999999", "", "+1", "1x", " 1", "0x10", "1e3"}) {
+    EXPECT_FALSE(parse_id(bad)) << bad;
+  }
+}
+
+TEST_F(ConfigTest, TheInvalidIdIsRefused) {
+  json j = minimal();
+  j["process"]["user"]["uid"] = 4294967295U;
+  EXPECT_EQ(error_of(j), "config.json: process.user.uid: 4294967295 is not a valid user id");
+  j = minimal();
+  j["process"]["user"]["gid"] = 4294967295U;
+  EXPECT_EQ(error_of(j), "config.json: process.user.gid: 4294967295 is not a valid group id");
+  j = minimal();
+  j["process"]["user"]["additionalGids"] = {1, 4294967295U};
+  EXPECT_EQ(error_of(j), "config.json: process.user.additionalGids[1]: 4294967295 is not a valid group id");
 }
 
 }  // namespace
