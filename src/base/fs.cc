@@ -4,9 +4,11 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/vfs.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -75,9 +77,21 @@ Result<> write_proc_file(const std::string& path, std::string_view data) {
 }
 
 Result<> write_file_atomic(int dirfd, const std::string& name, std::string_view data, int mode) {
-  std::string tmp = "." + name + ".tmp";
-  UniqueFd fd(::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
-  if (!fd) return fail_errno("create " + tmp);
+  // The temporary is a new file of ours, never something found there: in a directory that
+  // others may write (a pid file's), a link or file planted under a name we would use is
+  // refused by O_EXCL (and O_NOFOLLOW), and the name is unpredictable anyway.
+  std::string tmp;
+  UniqueFd fd;
+  for (int attempt = 0; attempt < 100 && !fd; ++attempt) {
+    uint64_t r = 0;
+    if (::getrandom(&r, sizeof r, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof r)) r ^= static_cast<uint64_t>(::getpid()) << 20 ^ static_cast<uint64_t>(attempt);
+    char suffix[20];
+    std::snprintf(suffix, sizeof suffix, "%016llx", static_cast<unsigned long long>(r));
+    tmp = "." + name + "." + suffix;
+    fd.reset(::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+    if (!fd && errno != EEXIST) return fail_errno("create " + tmp);
+  }
+  if (!fd) return fail_errno("create a temporary file for " + name);
   if (auto r = write_all(fd.get(), data, tmp); !r) {
     ::unlinkat(dirfd, tmp.c_str(), 0);
     return r;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -143,7 +144,10 @@ TEST_F(StoreTest, SaveLoadRoundTrip) {
     auto saved = d->save(s);
     ASSERT_TRUE(saved) << saved.error().what();
     EXPECT_EQ(perm(root() + "/x/state.json"), 0600u);
-    EXPECT_FALSE(exists(root() + "/x/.state.json.tmp"));
+    // Nothing but the state file: no temporary left beside it.
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(root() + "/x")) names.push_back(e.path().filename());
+    EXPECT_EQ(names, std::vector<std::string>{"state.json"});
     auto back = d->load();
     ASSERT_TRUE(back) << back.error().what();
     EXPECT_EQ(back->id, "x");
