@@ -584,20 +584,6 @@ bool is_frozen(const std::vector<std::string>& leaves) {
   return false;
 }
 
-std::vector<pid_t> pids(const std::vector<std::string>& leaves) {
-  std::vector<pid_t> out;
-  // The v1 pids or freezer hierarchy, or the v2 tree: any one holds every process.
-  for (const auto& l : leaves) {
-    auto procs = fs::read_file(l + "/cgroup.procs");
-    if (!procs) continue;
-    std::istringstream in(*procs);
-    pid_t p;
-    while (in >> p) out.push_back(p);
-    break;
-  }
-  return out;
-}
-
 std::string stats_json(const std::vector<std::string>& leaves) {
   using json = nlohmann::ordered_json;
   auto num = [](const std::string& path) -> uint64_t {

@@ -30,9 +30,6 @@ Result<> apply_device_rules(const std::vector<std::string>& leaves,
 Result<> set_frozen(const std::vector<std::string>& leaves, bool frozen);
 bool is_frozen(const std::vector<std::string>& leaves);
 
-// Pids of every process in the container's cgroup.
-std::vector<pid_t> pids(const std::vector<std::string>& leaves);
-
 // runc's stats document (the "data" of an events stats record), as JSON text.
 std::string stats_json(const std::vector<std::string>& leaves);
 

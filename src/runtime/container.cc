@@ -25,6 +25,7 @@
 #include "base/log.h"
 #include "cgroup/cgroup.h"
 #include "cgroup/control.h"
+#include "cgroup/members.h"
 #include "net/netns_ahead.h"
 #include "process/spawn.h"
 #include "process/terminal.h"
@@ -74,23 +75,6 @@ Result<> signal_init(const spec::State& st, int sig) {
   return {};
 }
 
-std::vector<pid_t> cgroup_pids(const spec::State& st) {
-  std::vector<pid_t> out;
-  for (const auto& leaf : st.cgroup_leaves) {
-    auto procs = fs::read_file(leaf + "/cgroup.procs");
-    if (!procs) continue;
-    size_t i = 0;
-    while (i < procs->size()) {
-      size_t j = procs->find('\n', i);
-      if (j == std::string::npos) j = procs->size();
-      if (j > i) out.push_back(std::stoi(procs->substr(i, j - i)));
-      i = j + 1;
-    }
-    break;  // every hierarchy holds the same processes
-  }
-  return out;
-}
-
 void thaw(const spec::State& st) {
   for (const auto& leaf : st.cgroup_leaves) {
     (void)fs::write_file(leaf + "/freezer.state", "THAWED");
@@ -104,9 +88,7 @@ void kill_and_wait(const spec::State& st) {
   bool ours = pidfd && proc_info(st.pid).start_time == st.start_time;
   if (ours) ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
   // Without its own pid namespace the container's other processes outlive its init.
-  if (!st.own_pid_ns) {
-    for (pid_t p : cgroup_pids(st)) ::kill(p, SIGKILL);
-  }
+  if (!st.own_pid_ns) cgroup::kill_members(st.cgroup_leaves);
   thaw(st);  // a frozen task cannot act on SIGKILL until thawed (cgroup v1)
   if (ours) {
     pollfd p{pidfd.get(), POLLIN, 0};
@@ -128,19 +110,26 @@ bool rootless() {
 }
 
 // The container's end of sd_notify: a datagram socket bound at <state>/notify/notify.sock.
+// The container sees that directory read-only at /run/notify (create), so nothing in it can
+// be its doing; and it is reached through the state directory's descriptor, never by a path
+// of the container's.
 Result<UniqueFd> bind_notify_socket(const ContainerDir& dir) {
   UniqueFd s(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!s) return fail_errno("notify socket");
-  std::string path = dir.fd_relative("notify/notify.sock");
-  ::unlink(path.c_str());
+  UniqueFd notify_dir(::openat(dir.fd(), "notify", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!notify_dir) return fail_errno("open " + dir.path() + "/notify");
+  ::unlinkat(notify_dir.get(), "notify.sock", 0);
+  std::string path = "/proc/self/fd/" + std::to_string(notify_dir.get()) + "/notify.sock";
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
-    return fail_errno("bind the notify socket in " + dir.path() + "/notify");
-  }
-  // The container's user may not be root.
-  ::chmod(path.c_str(), 0777);
+  // The container's user may not be root: the socket is made 0777 by bind itself (no chmod
+  // by path afterwards, which a link put in its place would redirect).
+  mode_t old_umask = ::umask(0);
+  int rc = ::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  int e = errno;
+  ::umask(old_umask);
+  if (rc < 0) return fail_errno("bind the notify socket in " + dir.path() + "/notify", e);
   return s;
 }
 
@@ -179,6 +168,23 @@ Result<> relay_notify(int sock, const spec::State& st, const ContainerDir& dir) 
 }  // namespace
 
 namespace {
+
+// The container's cgroup may exist already (a cgroupsPath an engine made), but it must hold
+// no process: the container's delete kills whatever is in it, and its limits would apply to
+// strangers. runc refuses it the same way. A container that should share its processes'
+// limits with another (a pod) gets a cgroup below the shared one, as Kubernetes does.
+Result<> refuse_busy_cgroup(const std::vector<cgroup::Hierarchy>& hs, const std::string& cg_path) {
+  std::vector<std::string> existing;
+  for (const auto& h : hs) {
+    std::string d = cgroup::container_dir(h, cg_path);
+    if (::access(d.c_str(), F_OK) == 0) existing.push_back(d);
+  }
+  if (existing.empty() || cgroup::is_empty(existing)) return {};
+  size_t seen = cgroup::members(existing).size();
+  return fail("container's cgroup is not empty: " +
+              (seen > 0 ? std::to_string(seen) + " process(es) found" : std::string("it holds processes of another pid namespace")) +
+              " in " + existing.front());
+}
 
 // A container that `run` created: its locked directory and its state, so that start and
 // the final delete need not read them back.
@@ -256,7 +262,9 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
     spec::Mount m;
     m.destination = "/run/notify";
     m.source = dir.path() + "/notify";
-    m.options = {"bind", "nosuid", "nodev", "noexec"};
+    // Read-only: the runtime binds the socket there at `start`, and the container must
+    // not be able to put anything in its place (a link that `start` would follow).
+    m.options = {"bind", "ro", "nosuid", "nodev", "noexec"};
     cfg.mounts.push_back(TRY(spec::parse_mount_options(m)));
     std::erase_if(cfg.process->env, [](const std::string& e) { return e.starts_with("NOTIFY_SOCKET="); });
     cfg.process->env.push_back("NOTIFY_SOCKET=/run/notify/notify.sock");
@@ -264,6 +272,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
 
   auto hierarchies = TRY(cgroup::discover());
   std::string cg_path = cfg.linux.cgroups_path.empty() ? "nsbox-" + o.id : cfg.linux.cgroups_path;
+  TRY(refuse_busy_cgroup(hierarchies, cg_path));
   // As root on a v1 or hybrid host, the container's v1 cgroups are made by a helper while
   // the runtime clones the container (0.4 ms for ten hierarchies), and their limits are
   // written while the container sets itself up: it joins them only after that, long before
@@ -454,9 +463,7 @@ Result<> start_container(const ContainerDir& dir, const spec::State& st) {
 // Delete a container whose state is loaded and whose init is not running (any more).
 Result<> remove_container(ContainerDir& dir, const spec::State& st, Status status) {
   if (status != Status::kStopped) kill_and_wait(st);
-  if (!st.own_pid_ns) {
-    for (pid_t p : cgroup_pids(st)) ::kill(p, SIGKILL);
-  }
+  if (!st.own_pid_ns) cgroup::kill_members(st.cgroup_leaves);
   Result<> res = cgroup::destroy(st.cgroup_created);
   run_hooks_warn(st.poststop, "poststop", state_for_hooks(st, Status::kStopped));
   dir.remove();
@@ -484,8 +491,12 @@ Result<> kill(const Globals& g, const std::string& id, int sig, bool all) {
   Status status = current_status(st, dir);
   if (status == Status::kStopped) return fail("container not running");
   Result<> r;
-  if (all) {
-    for (pid_t p : cgroup_pids(st)) ::kill(p, sig);
+  if (all && !st.cgroup_leaves.empty()) {
+    if (sig == SIGKILL) {
+      cgroup::kill_members(st.cgroup_leaves);
+    } else {
+      cgroup::signal_members(st.cgroup_leaves, sig);
+    }
   } else {
     r = signal_init(st, sig);
   }
@@ -609,7 +620,8 @@ Result<std::vector<pid_t>> pids(const Globals& g, const std::string& id) {
   auto dir = TRY(ContainerDir::open(g.root, id, false));
   auto st = TRY(dir.load());
   if (current_status(st, dir) == Status::kStopped) return fail("container \"" + id + "\" is not running");
-  return cgroup::pids(st.cgroup_leaves);
+  if (st.cgroup_leaves.empty()) return std::vector<pid_t>{st.pid};
+  return cgroup::members(st.cgroup_leaves);
 }
 
 Result<> update(const Globals& g, const std::string& id, const spec::Resources& r) {
