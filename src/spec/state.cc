@@ -22,7 +22,8 @@ namespace {
 json hooks_to_json(const std::vector<Hook>& hs) {
   json a = json::array();
   for (const auto& h : hs) {
-    json o = {{"path", h.path}, {"args", h.args}, {"env", h.env}};
+    json o = {{"path", h.path}, {"args", h.args}};
+    if (h.env) o["env"] = *h.env;
     if (h.timeout > 0) o["timeout"] = h.timeout;
     a.push_back(o);
   }
@@ -35,7 +36,7 @@ std::vector<Hook> hooks_from_json(const json& a) {
     Hook h;
     h.path = o.at("path").get<std::string>();
     h.args = o.value("args", std::vector<std::string>{});
-    h.env = o.value("env", std::vector<std::string>{});
+    if (o.contains("env")) h.env = o.at("env").get<std::vector<std::string>>();
     h.timeout = o.value("timeout", 0);
     out.push_back(h);
   }

@@ -111,7 +111,7 @@ TEST(StateJson, HookOptionalFieldsDefault) {
   ASSERT_EQ(s->poststop.size(), 1u);
   EXPECT_EQ(s->poststop[0].path, "/x");
   EXPECT_TRUE(s->poststop[0].args.empty());
-  EXPECT_TRUE(s->poststop[0].env.empty());
+  EXPECT_FALSE(s->poststop[0].env.has_value());  // none given: the runtime's environment
   EXPECT_EQ(s->poststop[0].timeout, 0);
 }
 
