@@ -50,9 +50,7 @@ std::string default_root() {
   return honor ? std::string(xdg) + "/nsbox" : "/run/nsbox";
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   using nsbox::cli::FlagSpec;
   const std::vector<FlagSpec> globals = {
@@ -69,7 +67,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "nsbox: --log-format: unknown format \"%s\" (text or json)\n", format.c_str());
     return 1;
   }
-  nsbox::log::configure(p->get("log"), format == "json", p->flag("debug"));
+  if (auto r = nsbox::log::configure(p->get("log"), format == "json", p->flag("debug")); !r) {
+    nsbox::log::error(r.error().what());
+    return 1;
+  }
   if (p->flag("version")) {
     std::printf("nsbox version %s\nspec: 1.3.0\n", NSBOX_VERSION);
     return 0;
@@ -94,5 +95,20 @@ int main(int argc, char** argv) {
     if (verb == c.name) return c.run(g, rest);
   }
   nsbox::log::error("unknown command \"" + verb + "\" (see nsbox --help)");
+  return 1;
+}
+
+}  // namespace
+
+// Every failure is a one-line error and an exit status: an exception that some library
+// throws where nothing expected it (a bad_alloc, a bug) ends here, never in std::terminate.
+int main(int argc, char** argv) {
+  try {
+    return run_main(argc, argv);
+  } catch (const std::exception& e) {
+    nsbox::log::error(std::string("internal error: ") + e.what());
+  } catch (...) {
+    nsbox::log::error("internal error: unknown exception");
+  }
   return 1;
 }

@@ -53,6 +53,38 @@ Result<std::string> read_file(const std::string& path) {
   return read_all(fd.get(), path);
 }
 
+Result<std::string> read_document(int dirfd, const std::string& path, const std::string& shown) {
+  UniqueFd owned;
+  int fd = 0;
+  if (path != "-") {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer.
+    owned.reset(::openat(dirfd, path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!owned) return fail_errno("open " + shown);
+    fd = owned.get();
+    struct stat st{};
+    if (::fstat(fd, &st) < 0) return fail_errno("stat " + shown);
+    if (!S_ISREG(st.st_mode)) return fail(shown + ": not a regular file");
+    if (static_cast<uint64_t>(st.st_size) > kMaxDocument) {
+      return fail(shown + ": too large (" + std::to_string(st.st_size) + " bytes; at most " +
+                  std::to_string(kMaxDocument) + ")");
+    }
+  }
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno("read " + shown);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    // A file that grows while read, or standard input without end.
+    if (out.size() > kMaxDocument) return fail(shown + ": too large (more than " + std::to_string(kMaxDocument) + " bytes)");
+  }
+  return out;
+}
+
 Result<std::string> read_fd(int fd) { return read_all(fd, "fd " + std::to_string(fd)); }
 
 Result<std::string> read_file_at(int dirfd, const std::string& name) {

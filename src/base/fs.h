@@ -9,6 +9,13 @@
 namespace nsbox::fs {
 
 Result<std::string> read_file(const std::string& path);
+// A document the runtime was given (config.json, a process or resources file, state.json):
+// it must be a regular file (not a FIFO, a device such as /dev/zero, or a directory) of at
+// most kMaxDocument bytes. The error names the file and the reason. `dirfd` AT_FDCWD: `path`
+// as it is. "-" reads standard input, up to the same size.
+inline constexpr size_t kMaxDocument = 64 << 20;
+Result<std::string> read_document(int dirfd, const std::string& path, const std::string& shown);
+inline Result<std::string> read_document(const std::string& path) { return read_document(-100, path, path); }
 Result<std::string> read_fd(int fd);
 Result<std::string> read_file_at(int dirfd, const std::string& name);
 // Write the whole buffer to an existing file (proc and cgroup files: no O_CREAT, no O_TRUNC).

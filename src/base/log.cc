@@ -69,12 +69,35 @@ std::string json_escape(std::string_view s) {
   return out;
 }
 
-void configure(const std::string& path, bool json, bool debug) {
+Result<> configure(const std::string& path, bool json, bool debug) {
   g_json = json;
   g_debug = debug;
   if (!path.empty()) {
     g_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (g_fd < 0) return fail_errno("--log: open " + one_line(path));
   }
+  return {};
+}
+
+std::string one_line(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c < 0x20 || c == 0x7f) {
+      char b[8];
+      snprintf(b, sizeof b, "\\x%02x", c);
+      out += b;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
 }
 
 bool debug_enabled() { return g_debug; }
@@ -86,7 +109,7 @@ void write(Level level, std::string_view msg) {
       line = "{\"level\":\"" + std::string(level_name(level)) + "\",\"msg\":\"" + json_escape(msg) +
              "\",\"time\":\"" + now_rfc3339() + "\"}\n";
     } else {
-      line = now_rfc3339() + " " + level_name(level) + ": " + std::string(msg) + "\n";
+      line = now_rfc3339() + " " + level_name(level) + ": " + one_line(msg) + "\n";
     }
     write_all(g_fd, line);
   }
@@ -95,7 +118,7 @@ void write(Level level, std::string_view msg) {
     std::string line = "nsbox: ";
     if (level == Level::kWarn) line += "warning: ";
     if (level == Level::kDebug) line += "debug: ";
-    line += msg;
+    line += one_line(msg);
     line += "\n";
     write_all(2, line);
   }

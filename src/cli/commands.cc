@@ -400,7 +400,7 @@ int cmd_update(const runtime::Globals& g, const std::vector<std::string>& args) 
   spec::Resources r;
   if (p.has("resources")) {
     std::string src = p.get("resources");
-    auto text = src == "-" ? fs::read_fd(0) : fs::read_file(src);
+    auto text = fs::read_document(src);  // "-": standard input
     if (!text) return report(text.error());
     auto parsed = spec::parse_resources(*text, src == "-" ? "(stdin)" : src, "");
     if (!parsed) return report(parsed.error());

@@ -89,6 +89,23 @@ struct BadField {
   throw BadField{path, reason};
 }
 
+// nlohmann's text without its "[json.exception.parse_error.101] " prefix.
+std::string json_error_text(const json::exception& e) {
+  std::string what = e.what();
+  auto pos = what.find("] ");
+  return pos == std::string::npos ? what : what.substr(pos + 2);
+}
+
+// Any document nlohmann can fail on (a syntax error, a number too large for a double such
+// as 1e400 or a 400-digit integer) is an error naming the file, never an exception.
+Result<json> parse_json(const std::string& text, const std::string& file) {
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    return fail(file + ": invalid JSON: " + json_error_text(e));
+  }
+}
+
 const char* type_name(const json& j) {
   switch (j.type()) {
     case json::value_t::null: return "null";
@@ -911,13 +928,10 @@ Result<Mount> parse_mount_options(Mount m) {
 Result<Config> parse_config(const std::string& text, const std::string& bundle,
                             const std::string& file) {
   json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    // nlohmann's text: "[json.exception.parse_error.101] parse error at line 3, column 5: ..."
-    std::string what = e.what();
-    auto pos = what.find("] ");
-    return fail(file + ": invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
+  if (auto parsed = parse_json(text, file); !parsed) {
+    return fail(std::move(parsed.error()));
+  } else {
+    j = std::move(*parsed);
   }
   Config c;
   c.bundle = bundle;
@@ -1002,6 +1016,8 @@ Result<Config> parse_config(const std::string& text, const std::string& bundle,
     }
   } catch (const BadField& b) {
     return fail(file + ": " + b.path + ": " + b.reason);
+  } catch (const json::exception& e) {
+    return fail(file + ": " + json_error_text(e));
   }
   return c;
 }
@@ -1046,18 +1062,18 @@ template <typename F>
 auto parse_object_text(const std::string& text, const std::string& file, const std::string& path,
                        F parse) -> Result<decltype(parse(std::declval<const json&>()))> {
   json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    std::string what = e.what();
-    auto pos = what.find("] ");
-    return fail(file + ": invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
+  if (auto parsed = parse_json(text, file); !parsed) {
+    return fail(std::move(parsed.error()));
+  } else {
+    j = std::move(*parsed);
   }
   try {
     if (!j.is_object()) bad(path.empty() ? "(top level)" : path, std::string("expected object, got ") + type_name(j));
     return parse(j);
   } catch (const BadField& b) {
     return fail(file + ": " + b.path + ": " + b.reason);
+  } catch (const json::exception& e) {
+    return fail(file + ": " + json_error_text(e));
   }
 }
 
@@ -1079,7 +1095,7 @@ Result<Seccomp> parse_seccomp_json(const std::string& text, const std::string& f
 
 Result<Config> load_config(const std::string& bundle) {
   std::string path = bundle + "/config.json";
-  auto text = fs::read_file(path);
+  auto text = fs::read_document(path);
   if (!text) return fail(std::move(text.error()));
   return parse_config(*text, bundle, path);
 }
