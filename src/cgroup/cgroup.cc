@@ -1,5 +1,6 @@
 #include "cgroup/cgroup.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/eventfd.h>
@@ -314,24 +315,63 @@ void AttachWarmup::finish() {
   pid_ = -1;
 }
 
-Result<> destroy(const std::vector<std::string>& dirs) {
+namespace {
+
+// rmdir, retrying on EBUSY while the budget (shared by a whole destroy) lasts: tasks that
+// were just killed leave their cgroup a moment after they are reaped.
+int rmdir_patiently(const std::string& dir, int& budget_ms) {
+  for (;;) {
+    if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return 0;
+    if (errno != EBUSY || budget_ms <= 0) return errno;
+    ::usleep(5000);
+    budget_ms -= 5;
+  }
+}
+
+// The cgroups below `dir` (made by the container's own init, as systemd does), deepest
+// first; the first error, 0 if none.
+int remove_below(const std::string& dir, int& budget_ms) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return errno == ENOENT ? 0 : errno;
+  std::vector<std::string> subdirs;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (e->d_type == DT_DIR && n != "." && n != "..") subdirs.push_back(dir + "/" + n);
+  }
+  ::closedir(d);
+  int first = 0;
+  for (const auto& sub : subdirs) {
+    int e = remove_below(sub, budget_ms);
+    if (e == 0) e = rmdir_patiently(sub, budget_ms);
+    if (first == 0) first = e;
+  }
+  return first;
+}
+
+}  // namespace
+
+Result<> destroy(const std::vector<std::string>& leaves, const std::vector<std::string>& created) {
   Result<> res;
-  for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
+  int budget_ms = 2000;
+  auto note = [&](int e, const std::string& dir) {
+    if (e != 0 && res) res = fail_errno("remove cgroup " + dir, e);
+  };
+  for (const auto& leaf : leaves) {
+    int e = remove_below(leaf, budget_ms);
+    if (e != 0) note(e, leaf);
+  }
+  for (auto it = created.rbegin(); it != created.rend(); ++it) {
     // A parent we made (containerd's /<namespace> for /<namespace>/<id>) may hold other
     // containers' cgroups by now: it goes with the last of them, no waiting, no error.
-    bool parent = std::any_of(dirs.begin(), dirs.end(),
+    bool parent = std::any_of(created.begin(), created.end(),
+                              [&](const std::string& d) { return d.starts_with(*it + "/"); }) ||
+                  std::any_of(leaves.begin(), leaves.end(),
                               [&](const std::string& d) { return d.starts_with(*it + "/"); });
-    int tries = 0;
-    while (::rmdir(it->c_str()) < 0) {
-      if (errno == ENOENT || (parent && (errno == EBUSY || errno == ENOTEMPTY))) break;
-      // Tasks that were just killed leave the cgroup a moment after they are reaped.
-      if (errno == EBUSY && ++tries < 200) {
-        ::usleep(5000);
-        continue;
-      }
-      if (res) res = fail_errno("remove cgroup " + *it);
-      break;
+    if (parent) {
+      ::rmdir(it->c_str());
+      continue;
     }
+    note(rmdir_patiently(*it, budget_ms), *it);
   }
   return res;
 }

@@ -106,7 +106,11 @@ class AttachWarmup {
   bool collected_ = false;
   std::optional<Placement> placement_;
 };
-// Remove the directories we created (deepest first); retries briefly while the last tasks exit.
-Result<> destroy(const std::vector<std::string>& dirs);
+// Remove a container's cgroups once its processes are gone: every cgroup below each leaf
+// (its init may have made its own: systemd's init.scope, system.slice...), deepest first,
+// then the directories `created` by create (a parent we made that other containers use by
+// now stays). Retries briefly while the last tasks exit. Reports the first directory that
+// would not go (the caller keeps its record of the container then).
+Result<> destroy(const std::vector<std::string>& leaves, const std::vector<std::string>& created);
 
 }  // namespace nsbox::cgroup

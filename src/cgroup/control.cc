@@ -547,6 +547,17 @@ Result<> apply_device_rules(const std::vector<std::string>& leaves, const std::v
   return apply_devices(leaves, rules);
 }
 
+std::string freezer_file(const std::vector<Hierarchy>& hs, const std::vector<std::string>& leaves) {
+  for (size_t i = 0; i < hs.size() && i < leaves.size(); ++i) {
+    std::string c = "," + hs[i].controllers + ",";
+    if (hs[i].fstype == "cgroup" && c.find(",freezer,") != std::string::npos) return leaves[i] + "/freezer.state";
+  }
+  for (size_t i = 0; i < hs.size() && i < leaves.size(); ++i) {
+    if (hs[i].fstype == "cgroup2") return leaves[i] + "/cgroup.freeze";
+  }
+  return "";
+}
+
 Result<> set_frozen(const std::vector<std::string>& leaves, bool frozen) {
   for (const auto& l : leaves) {
     if (!is_v2(l) && has_file(l, "freezer.state")) {

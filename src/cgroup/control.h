@@ -13,6 +13,7 @@
 
 #include "base/error.h"
 #include "base/unique_fd.h"
+#include "cgroup/cgroup.h"
 #include "spec/resources.h"
 
 namespace nsbox::cgroup {
@@ -25,6 +26,10 @@ Result<> apply(const std::vector<std::string>& leaves, const spec::Resources& r)
 // or a BPF_CGROUP_DEVICE program on cgroup v2. Set once, at create.
 Result<> apply_device_rules(const std::vector<std::string>& leaves,
                             const std::vector<spec::DeviceRule>& rules);
+
+// The file that says (and sets) whether the container is frozen: freezer.state of the v1
+// freezer hierarchy, else cgroup.freeze of the v2 leaf; "" when neither is mounted.
+std::string freezer_file(const std::vector<Hierarchy>& hs, const std::vector<std::string>& leaves);
 
 // Freeze or thaw, waiting (bounded) until the kernel reports the state reached.
 Result<> set_frozen(const std::vector<std::string>& leaves, bool frozen);

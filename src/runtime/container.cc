@@ -173,17 +173,12 @@ namespace {
 // no process: the container's delete kills whatever is in it, and its limits would apply to
 // strangers. runc refuses it the same way. A container that should share its processes'
 // limits with another (a pod) gets a cgroup below the shared one, as Kubernetes does.
-Result<> refuse_busy_cgroup(const std::vector<cgroup::Hierarchy>& hs, const std::string& cg_path) {
-  std::vector<std::string> existing;
-  for (const auto& h : hs) {
-    std::string d = cgroup::container_dir(h, cg_path);
-    if (::access(d.c_str(), F_OK) == 0) existing.push_back(d);
-  }
-  if (existing.empty() || cgroup::is_empty(existing)) return {};
-  size_t seen = cgroup::members(existing).size();
+Result<> refuse_busy_cgroup(const std::vector<std::string>& existing_leaves) {
+  if (existing_leaves.empty() || cgroup::is_empty(existing_leaves)) return {};
+  size_t seen = cgroup::members(existing_leaves).size();
   return fail("container's cgroup is not empty: " +
               (seen > 0 ? std::to_string(seen) + " process(es) found" : std::string("it holds processes of another pid namespace")) +
-              " in " + existing.front());
+              " in " + existing_leaves.front());
 }
 
 // A container that `run` created: its locked directory and its state, so that start and
@@ -270,9 +265,38 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
     cfg.process->env.push_back("NOTIFY_SOCKET=/run/notify/notify.sock");
   }
 
+  spec::State st;
+  st.oci_version = cfg.oci_version;
+  st.id = o.id;
+  st.bundle = bundle;
+  st.rootfs = cfg.root;
+  st.created = now_rfc3339();
+  st.owner = ::geteuid();
+  st.annotations = cfg.annotations;
+  st.own_pid_ns = cfg.new_ns(NsKind::kPid);
+  st.process_json = cfg.process_json;
+  st.seccomp_json = cfg.linux.seccomp_json;
+  st.poststart = cfg.hooks.poststart;
+  st.notify_socket = notify;
+  st.poststop = cfg.hooks.poststop;
+
   auto hierarchies = TRY(cgroup::discover());
   std::string cg_path = cfg.linux.cgroups_path.empty() ? "nsbox-" + o.id : cfg.linux.cgroups_path;
-  TRY(refuse_busy_cgroup(hierarchies, cg_path));
+  cgroup::Plan plan = cgroup::plan(hierarchies, cg_path);
+  // What will be made is recorded before it is made: a create killed at any point leaves
+  // nothing that `delete --force` cannot find.
+  spec::Footprint footprint{plan.leaves, {}};
+  std::vector<std::string> existing_leaves;
+  for (const auto& d : plan.dirs) {
+    if (::access(d.path.c_str(), F_OK) < 0) {
+      footprint.cgroup_new.push_back(d.path);
+    } else if (std::find(plan.leaves.begin(), plan.leaves.end(), d.path) != plan.leaves.end()) {
+      existing_leaves.push_back(d.path);
+    }
+  }
+  TRY(refuse_busy_cgroup(existing_leaves));
+  TRY(dir.save_footprint(footprint));
+  st.freezer = cgroup::freezer_file(hierarchies, plan.leaves);
   // As root on a v1 or hybrid host, the container's v1 cgroups are made by a helper while
   // the runtime clones the container (0.4 ms for ten hierarchies), and their limits are
   // written while the container sets itself up: it joins them only after that, long before
@@ -286,14 +310,12 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
   // made first and cloned into. Otherwise the runtime moves it, and the helper pays the
   // lock's grace period ahead (cgroup::AttachWarmup).
   bool self_join = deferred && host_root_clone;
-  cgroup::Plan plan;
   cgroup::Placement placement;
   std::optional<cgroup::AttachWarmup> warmup;
   if (deferred) {
-    plan = cgroup::plan(hierarchies, cg_path);
     placement.leaves = plan.leaves;
     warmup.emplace(hierarchies, &plan, !self_join);
-  } else if (auto made = cgroup::create(hierarchies, cg_path); made) {
+  } else if (auto made = cgroup::make(plan); made) {
     placement = std::move(*made);
   } else if (rootless() && cfg.linux.cgroups_path.empty() &&
              (made.error().code() == EACCES || made.error().code() == EPERM ||
@@ -309,7 +331,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
     if (deferred) {
       if (auto p = warmup->made()) placement.created = p->created;
     }
-    (void)cgroup::destroy(placement.created);
+    (void)cgroup::destroy(placement.leaves, placement.created);
   });
   // Limits are in place before the container process joins: it never runs unlimited.
   // In a user namespace the devices controller refuses every write (it needs CAP_SYS_ADMIN
@@ -333,27 +355,14 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
   if (!listener) return fail_errno("exec socket");
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  std::string sock_path = dir.fd_relative(kExecSocket);
+  // Named "creating" until the container waits for `start` (renamed at the end of create):
+  // `state` says so meanwhile, and `start` cannot reach a container still being set up.
+  std::string sock_path = dir.fd_relative(kExecSocketCreating);
   std::strncpy(addr.sun_path, sock_path.c_str(), sizeof addr.sun_path - 1);
   if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 ||
       ::listen(listener.get(), 1) < 0) {
-    return fail_errno("exec socket " + dir.path() + "/" + kExecSocket);
+    return fail_errno("exec socket " + dir.path() + "/" + kExecSocketCreating);
   }
-
-  spec::State st;
-  st.oci_version = cfg.oci_version;
-  st.id = o.id;
-  st.bundle = bundle;
-  st.rootfs = cfg.root;
-  st.created = now_rfc3339();
-  st.owner = ::geteuid();
-  st.annotations = cfg.annotations;
-  st.own_pid_ns = cfg.new_ns(NsKind::kPid);
-  st.process_json = cfg.process_json;
-  st.seccomp_json = cfg.linux.seccomp_json;
-  st.poststart = cfg.hooks.poststart;
-  st.notify_socket = notify;
-  st.poststop = cfg.hooks.poststop;
 
   process::SpawnOptions so;
   so.cfg = &cfg;
@@ -422,6 +431,9 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
       out.console = spawned.console.release();
     }
   }
+  if (::renameat(dir.fd(), kExecSocketCreating, dir.fd(), kExecSocket) < 0) {
+    return fail_errno("rename " + dir.path() + "/" + kExecSocketCreating);
+  }
   kill_container.dismiss();
   drop_cgroups.dismiss();
   drop_dir.dismiss();
@@ -432,7 +444,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
   return out;
 }
 
-Result<> start_container(const ContainerDir& dir, const spec::State& st) {
+Result<> start_container(ContainerDir& dir, const spec::State& st) {
   UniqueFd notify;
   if (!st.notify_socket.empty()) notify = TRY(bind_notify_socket(dir));
   UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -455,19 +467,48 @@ Result<> start_container(const ContainerDir& dir, const spec::State& st) {
   }
   if (!err.empty()) return fail(err);
   log::debug("start " + st.id + ": container process " + std::to_string(st.pid) + " executed");
+  // The container runs: other commands may act on it while its READY=1 is awaited (which
+  // may never come), and the poststart hooks run.
+  dir.unlock();
   if (notify) TRY(relay_notify(notify.get(), st, dir));
   run_hooks_warn(st.poststart, "poststart", state_for_hooks(st, Status::kRunning));
   return {};
 }
 
-// Delete a container whose state is loaded and whose init is not running (any more).
+// Delete a container whose state is loaded: its init (if still there), every process left
+// in its cgroups (without a pid namespace of its own, or with a pid in the state that is no
+// longer its init: the cgroups say which processes are the container's), the cgroups, the
+// poststop hooks, the record. The record stays while anything is left.
 Result<> remove_container(ContainerDir& dir, const spec::State& st, Status status) {
   if (status != Status::kStopped) kill_and_wait(st);
-  if (!st.own_pid_ns) cgroup::kill_members(st.cgroup_leaves);
-  Result<> res = cgroup::destroy(st.cgroup_created);
+  if (!cgroup::is_empty(st.cgroup_leaves)) cgroup::kill_members(st.cgroup_leaves);
+  TRY_CTX(cgroup::destroy(st.cgroup_leaves, st.cgroup_created),
+          "delete " + st.id + " (its record is kept; delete --force again once the processes are gone)");
   run_hooks_warn(st.poststop, "poststop", state_for_hooks(st, Status::kStopped));
   dir.remove();
-  return res;
+  return {};
+}
+
+// delete --force of a container without a readable state: a create killed before it saved
+// one, or a damaged file. What create recorded before making anything (footprint.json), or
+// else the cgroups named after the id by default, say what is the container's.
+Result<> remove_unreadable(ContainerDir& dir, const std::string& id) {
+  spec::Footprint fp;
+  if (auto loaded = dir.load_footprint()) {
+    fp = std::move(*loaded);
+  } else if (auto hs = cgroup::discover()) {
+    fp.cgroup_leaves = cgroup::plan(*hs, "nsbox-" + id).leaves;
+    fp.cgroup_new = fp.cgroup_leaves;
+  }
+  std::vector<std::string> existing;
+  for (const auto& l : fp.cgroup_leaves) {
+    if (::access(l.c_str(), F_OK) == 0) existing.push_back(l);
+  }
+  if (!existing.empty() && !cgroup::is_empty(existing)) cgroup::kill_members(existing);
+  TRY_CTX(cgroup::destroy(existing, fp.cgroup_new),
+          "delete " + id + " (its record is kept; delete --force again once the processes are gone)");
+  dir.remove();
+  return {};
 }
 
 }  // namespace
@@ -475,18 +516,19 @@ Result<> remove_container(ContainerDir& dir, const spec::State& st, Status statu
 Result<Created> create(const Globals& g, const CreateOptions& o) { return create_container(g, o, nullptr); }
 
 Result<> start(const Globals& g, const std::string& id) {
-  auto dir = TRY(ContainerDir::open(g.root, id, true));
+  auto dir = TRY(ContainerDir::open(g.root, id, Lock::kExclusive));
   auto st = TRY(dir.load());
   switch (current_status(st, dir)) {
     case Status::kCreated: break;
     case Status::kStopped: return fail("cannot start a container that has stopped");
+    case Status::kPaused: return fail("cannot start a container in the paused state");
     default: return fail("cannot start an already running container");
   }
   return start_container(dir, st);
 }
 
 Result<> kill(const Globals& g, const std::string& id, int sig, bool all) {
-  auto dir = TRY(ContainerDir::open(g.root, id, false));
+  auto dir = TRY(ContainerDir::open(g.root, id, Lock::kShared));
   auto st = TRY(dir.load());
   Status status = current_status(st, dir);
   if (status == Status::kStopped) return fail("container not running");
@@ -508,23 +550,22 @@ Result<> kill(const Globals& g, const std::string& id, int sig, bool all) {
 
 Result<> remove(const Globals& g, const std::string& id, bool force) {
   TRY(validate_id(id));
-  auto opened = ContainerDir::open(g.root, id, true);
+  auto opened = ContainerDir::open(g.root, id, Lock::kExclusive, force);
   if (!opened) {
-    if (!force) return fail(std::move(opened.error()));
-    // Already gone, or a create that died before it saved any state (runc does the same).
-    fs::remove_tree(g.root + "/" + id);
-    return {};
+    // Already gone: nothing to do for --force (as runc).
+    if (force && opened.error().message().ends_with("does not exist")) return {};
+    return fail(std::move(opened.error()));
   }
   ContainerDir dir = std::move(*opened);
-  auto loaded = dir.load();
+  auto loaded = dir.has_state() ? dir.load() : fail("container \"" + id + "\" has no state yet");
   if (!loaded) {
     if (!force) return fail(std::move(loaded.error()));
-    dir.remove();
-    return {};
+    log::debug("delete --force " + id + ": " + loaded.error().what());
+    return remove_unreadable(dir, id);
   }
   const spec::State& st = *loaded;
   Status status = current_status(st, dir);
-  if ((status == Status::kRunning || status == Status::kPaused) && !force) {
+  if ((status == Status::kRunning || status == Status::kPaused || status == Status::kCreating) && !force) {
     return fail("cannot delete container \"" + id + "\" that is not stopped: " +
                 spec::status_name(status));
   }
@@ -532,7 +573,7 @@ Result<> remove(const Globals& g, const std::string& id, bool force) {
 }
 
 Result<std::string> state(const Globals& g, const std::string& id) {
-  auto dir = TRY(ContainerDir::open(g.root, id, false));
+  auto dir = TRY(ContainerDir::open(g.root, id, Lock::kNone));
   auto st = TRY(dir.load());
   return spec::oci_state_json(st, current_status(st, dir), true) + "\n";
 }
@@ -548,9 +589,11 @@ Result<std::string> list(const Globals& g, const std::string& format, bool quiet
     return fail("invalid format option \"" + format + "\" (table or json)");
   }
   if (quiet) {
-    // Ids only: no state to parse, no process to look at.
+    // Ids only: no state to parse, no process to look at. A damaged container, or one whose
+    // create died before it saved its state, is listed too: `delete --force` removes it.
     for (const auto& id : list_ids(g.root)) {
-      if (fs::exists(g.root + "/" + id + "/state.json")) out += id + "\n";
+      std::string d = g.root + "/" + id;
+      if (fs::exists(d + "/state.json") || fs::exists(d + "/footprint.json")) out += id + "\n";
     }
     return out;
   }
@@ -559,12 +602,26 @@ Result<std::string> list(const Globals& g, const std::string& format, bool quiet
   // exec socket, all relative to the root.
   UniqueFd rootfd(::open(g.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   for (const auto& id : rootfd ? list_ids(g.root) : std::vector<std::string>{}) {
-    auto text = fs::read_file_at(rootfd.get(), id + "/state.json");
-    if (!text) continue;
-    auto st = spec::state_summary_from_json(*text, g.root + "/" + id + "/state.json");
-    if (!st) continue;
-    Status status = current_status_at(*st, rootfd.get(), id + "/" + kExecSocket);
-    rows.push_back({std::move(*st), status});
+    std::string file = g.root + "/" + id + "/state.json";
+    auto text = fs::read_document(rootfd.get(), id + "/state.json", file);
+    auto st = text ? spec::state_summary_from_json(*text, file) : fail(std::move(text.error()));
+    if (st) {
+      Status status = current_status_at(*st, rootfd.get(), id);
+      rows.push_back({std::move(*st), status});
+      continue;
+    }
+    // Never hidden: a container whose state cannot be read shows as "unknown", unless it is
+    // a create still at work (its directory locked, no state written yet).
+    if (st.error().code() == ENOENT) {
+      UniqueFd d(::openat(rootfd.get(), id.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!d || ::faccessat(d.get(), "footprint.json", F_OK, 0) < 0 || ::flock(d.get(), LOCK_SH | LOCK_NB) < 0) continue;
+      log::warn("container \"" + id + "\": its create did not finish (no state.json); `nsbox delete --force " + id + "` removes it");
+    } else {
+      log::warn("container \"" + id + "\": " + st.error().what() + "; `nsbox delete --force " + id + "` removes it");
+    }
+    spec::State unknown;
+    unknown.id = id;
+    rows.push_back({std::move(unknown), Status::kUnknown});
   }
   if (format == "json") {
     out = "[";
@@ -576,7 +633,7 @@ Result<std::string> list(const Globals& g, const std::string& format, bool quiet
   }
   std::vector<std::vector<std::string>> cells = {{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
   for (const auto& r : rows) {
-    cells.push_back({r.st.id, std::to_string(r.status == Status::kStopped ? 0 : r.st.pid),
+    cells.push_back({r.st.id, std::to_string(r.status == Status::kStopped || r.status == Status::kUnknown ? 0 : r.st.pid),
                      spec::status_name(r.status), r.st.bundle, r.st.created,
                      r.st.owner == 0 ? "root" : std::to_string(r.st.owner)});
   }
@@ -596,7 +653,7 @@ Result<std::string> list(const Globals& g, const std::string& format, bool quiet
 }
 
 Result<> pause(const Globals& g, const std::string& id) {
-  auto dir = TRY(ContainerDir::open(g.root, id, true));
+  auto dir = TRY(ContainerDir::open(g.root, id, Lock::kExclusive));
   auto st = TRY(dir.load());
   Status s = current_status(st, dir);
   if (s == Status::kPaused) return fail("container \"" + id + "\" is already paused");
@@ -607,7 +664,7 @@ Result<> pause(const Globals& g, const std::string& id) {
 }
 
 Result<> resume(const Globals& g, const std::string& id) {
-  auto dir = TRY(ContainerDir::open(g.root, id, true));
+  auto dir = TRY(ContainerDir::open(g.root, id, Lock::kExclusive));
   auto st = TRY(dir.load());
   Status s = current_status(st, dir);
   if (s != Status::kPaused) {
@@ -617,7 +674,7 @@ Result<> resume(const Globals& g, const std::string& id) {
 }
 
 Result<std::vector<pid_t>> pids(const Globals& g, const std::string& id) {
-  auto dir = TRY(ContainerDir::open(g.root, id, false));
+  auto dir = TRY(ContainerDir::open(g.root, id, Lock::kNone));
   auto st = TRY(dir.load());
   if (current_status(st, dir) == Status::kStopped) return fail("container \"" + id + "\" is not running");
   if (st.cgroup_leaves.empty()) return std::vector<pid_t>{st.pid};
@@ -625,7 +682,7 @@ Result<std::vector<pid_t>> pids(const Globals& g, const std::string& id) {
 }
 
 Result<> update(const Globals& g, const std::string& id, const spec::Resources& r) {
-  auto dir = TRY(ContainerDir::open(g.root, id, true));
+  auto dir = TRY(ContainerDir::open(g.root, id, Lock::kExclusive));
   auto st = TRY(dir.load());
   if (current_status(st, dir) == Status::kStopped) {
     return fail("cannot update container \"" + id + "\": it is stopped");
@@ -637,7 +694,7 @@ Result<> update(const Globals& g, const std::string& id, const spec::Resources& 
 
 Result<> events(const Globals& g, const std::string& id, bool stats_once, int interval_ms,
                 FILE* out) {
-  auto dir = TRY(ContainerDir::open(g.root, id, false));
+  auto dir = TRY(ContainerDir::open(g.root, id, Lock::kNone));
   auto st = TRY(dir.load());
   if (current_status(st, dir) == Status::kStopped) return fail("container \"" + id + "\" is not running");
   auto emit = [&](const char* type, const std::string& data) {
@@ -696,7 +753,7 @@ Result<int> run(const Globals& g, const CreateOptions& o, bool detach) {
     return fail(std::move(r.error()));
   }
   // Other commands may act on the container while it runs (kill, pause, delete --force).
-  ::flock(live.dir.fd(), LOCK_UN);
+  live.dir.unlock();
   if (detach) return 0;
   int code = 0;
   // Reap what exited; true once the container process has.
@@ -720,7 +777,7 @@ Result<int> run(const Globals& g, const CreateOptions& o, bool detach) {
   TRY(process::wait_foreground(console.get(), sfd.get(), on_signal));
   // Deleted meanwhile (delete --force): its directory is gone, and a new container may
   // already have its name; the directory we hold tells them apart.
-  ::flock(live.dir.fd(), LOCK_EX);
+  TRY(live.dir.lock(Lock::kExclusive));
   Result<> r;
   if (::faccessat(live.dir.fd(), "state.json", F_OK, 0) == 0) {
     r = remove_container(live.dir, live.st, Status::kStopped);

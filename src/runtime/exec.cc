@@ -53,7 +53,7 @@ int namespaces_to_join(pid_t pid) {
 
 Result<spec::Process> build_process(const ExecOptions& o, const spec::State& st) {
   if (!o.process_file.empty()) {
-    auto text = TRY(fs::read_file(o.process_file));
+    auto text = TRY(fs::read_document(o.process_file));
     return spec::parse_process_json(text, o.process_file);
   }
   if (st.process_json.empty()) return fail("container \"" + st.id + "\" has no process to start from");
@@ -163,8 +163,11 @@ Result<process::Became> exec_setup(const ExecChild& c) {
 }  // namespace
 
 Result<int> exec(const Globals& g, const ExecOptions& o) {
-  auto dir = TRY(ContainerDir::open(g.root, o.id, false));
+  // Shared: not into a container that create, start or delete is still working on; the
+  // lock is not held while the process runs.
+  auto dir = TRY(ContainerDir::open(g.root, o.id, Lock::kShared));
   auto st = TRY(dir.load());
+  dir.unlock();
   // As root of the host's user namespace the process moves itself into the container's v1
   // cgroups, taking no global lock (cgroup::join_self). Otherwise the runtime moves it, and
   // the v1 attach lock's grace period is paid while the process is prepared (cgroup.h).

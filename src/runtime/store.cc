@@ -25,9 +25,33 @@ Result<> validate_id(const std::string& id) {
   return {};
 }
 
+namespace {
+
+// flock with a bound: polls a non-blocking attempt, 1 ms at first, then up to 50 ms apart.
+Result<> lock_bounded(int fd, Lock mode, const std::string& id) {
+  if (mode == Lock::kNone) return {};
+  int op = mode == Lock::kShared ? LOCK_SH : LOCK_EX;
+  int waited = 0, step = 1;
+  for (;;) {
+    if (::flock(fd, op | LOCK_NB) == 0) return {};
+    if (errno == EINTR) continue;
+    if (errno != EWOULDBLOCK) return fail_errno("lock container \"" + id + "\"");
+    if (waited >= kLockWaitMs) {
+      return fail("container \"" + id + "\" is busy: another nsbox command has held it for " +
+                  std::to_string(kLockWaitMs / 1000) + " s");
+    }
+    ::usleep(static_cast<useconds_t>(step) * 1000);
+    waited += step;
+    step = std::min(step * 2, 50);
+  }
+}
+
+}  // namespace
+
 Result<ContainerDir> ContainerDir::create(const std::string& root, const std::string& id) {
   TRY(fs::mkdir_p(root, 0700));
   ContainerDir d;
+  d.id_ = id;
   d.path_ = root + "/" + id;
   if (::mkdir(d.path_.c_str(), 0700) < 0) {
     if (errno == EEXIST) return fail("container with id \"" + id + "\" already exists");
@@ -39,25 +63,41 @@ Result<ContainerDir> ContainerDir::create(const std::string& root, const std::st
     ::rmdir(d.path_.c_str());
     return fail_errno("open " + d.path_, e);
   }
+  // Nobody else can hold the lock of a directory just made, unless a second command found
+  // it meanwhile and waits: the first lock is ours.
   ::flock(d.fd_.get(), LOCK_EX);
   return d;
 }
 
-Result<ContainerDir> ContainerDir::open(const std::string& root, const std::string& id, bool lock) {
+Result<ContainerDir> ContainerDir::open(const std::string& root, const std::string& id, Lock lock,
+                                        bool any) {
   TRY(validate_id(id));
   ContainerDir d;
+  d.id_ = id;
   d.path_ = root + "/" + id;
   d.fd_.reset(::open(d.path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!d.fd_) {
     if (errno == ENOENT) return fail("container \"" + id + "\" does not exist");
     return fail_errno("open " + d.path_);
   }
-  if (lock && ::flock(d.fd_.get(), LOCK_EX) < 0) return fail_errno("lock " + d.path_);
-  // A concurrent delete may have removed it while we waited for the lock.
-  if (!fs::exists(d.fd_relative("state.json"))) {
+  TRY(lock_bounded(d.fd_.get(), lock, id));
+  // A concurrent delete may have removed it while we waited for the lock (its directory
+  // is then gone from the root, or emptied: a new container of that name is another).
+  struct stat here{}, named{};
+  if (::fstat(d.fd_.get(), &here) < 0 || ::stat(d.path_.c_str(), &named) < 0 ||
+      here.st_ino != named.st_ino || here.st_dev != named.st_dev ||
+      (!any && !d.has_state())) {
     return fail("container \"" + id + "\" does not exist");
   }
   return d;
+}
+
+Result<> ContainerDir::lock(Lock mode) { return lock_bounded(fd_.get(), mode, id_); }
+
+void ContainerDir::unlock() { ::flock(fd_.get(), LOCK_UN); }
+
+bool ContainerDir::has_state() const {
+  return ::faccessat(fd_.get(), "state.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 std::string ContainerDir::fd_relative(const std::string& name) const {
@@ -65,12 +105,29 @@ std::string ContainerDir::fd_relative(const std::string& name) const {
 }
 
 Result<spec::State> ContainerDir::load() const {
-  auto text = TRY(fs::read_file_at(fd_.get(), "state.json"));
+  auto text = TRY(fs::read_document(fd_.get(), "state.json", path_ + "/state.json"));
   return spec::state_from_json(text, path_ + "/state.json");
 }
 
 Result<> ContainerDir::save(const spec::State& s) const {
   return fs::write_file_atomic(fd_.get(), "state.json", spec::state_to_json(s), 0600);
+}
+
+Result<> ContainerDir::save_footprint(const spec::Footprint& f) const {
+  // Written once, before anything it names exists: a plain write (a torn one reads as
+  // damaged, and delete --force then derives the cgroups from the id).
+  UniqueFd out(::openat(fd_.get(), "footprint.json", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!out) return fail_errno("create " + path_ + "/footprint.json");
+  std::string text = spec::footprint_to_json(f);
+  if (::write(out.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    return fail_errno("write " + path_ + "/footprint.json");
+  }
+  return {};
+}
+
+Result<spec::Footprint> ContainerDir::load_footprint() const {
+  auto text = TRY(fs::read_document(fd_.get(), "footprint.json", path_ + "/footprint.json"));
+  return spec::footprint_from_json(text, path_ + "/footprint.json");
 }
 
 void ContainerDir::remove() { fs::remove_tree(path_); }
@@ -100,20 +157,23 @@ ProcInfo proc_info(pid_t pid) {
 }
 
 spec::Status current_status(const spec::State& s, const ContainerDir& dir) {
-  return current_status_at(s, dir.fd(), kExecSocket);
+  return current_status_at(s, dir.fd(), ".");
 }
 
-spec::Status current_status_at(const spec::State& s, int atfd, const std::string& exec_socket) {
+spec::Status current_status_at(const spec::State& s, int atfd, const std::string& dir) {
   ProcInfo p = proc_info(s.pid);
   if (!p.alive || p.start_time != s.start_time) return spec::Status::kStopped;
-  if (::faccessat(atfd, exec_socket.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) == 0) return spec::Status::kCreated;
-  // A frozen cgroup means paused (v1 freezer.state or v2 cgroup.freeze).
-  for (const auto& leaf : s.cgroup_leaves) {
-    auto st = fs::read_file(leaf + "/freezer.state");
-    if (st && st->starts_with("FROZEN")) return spec::Status::kPaused;
-    auto fz = fs::read_file(leaf + "/cgroup.freeze");
-    if (fz && fz->starts_with("1")) return spec::Status::kPaused;
+  // A frozen cgroup means paused (v1 freezer.state or v2 cgroup.freeze), a created
+  // container too (as runc: `start` then refuses it until it is resumed).
+  if (!s.freezer.empty()) {
+    auto f = fs::read_file(s.freezer);
+    if (f && (f->starts_with("FROZEN") || f->starts_with("1"))) return spec::Status::kPaused;
   }
+  auto at = [&](const char* name) {
+    return ::faccessat(atfd, (dir + "/" + name).c_str(), F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+  };
+  if (at(kExecSocket)) return spec::Status::kCreated;
+  if (at(kExecSocketCreating)) return spec::Status::kCreating;
   return spec::Status::kRunning;
 }
 

@@ -9,6 +9,7 @@ using json = nlohmann::ordered_json;
 const char* status_name(Status s) {
   switch (s) {
     case Status::kCreating: return "creating";
+    case Status::kUnknown: return "unknown";
     case Status::kCreated: return "created";
     case Status::kRunning: return "running";
     case Status::kPaused: return "paused";
@@ -56,6 +57,7 @@ std::string state_to_json(const State& s) {
             {"owner", s.owner},
             {"annotations", s.annotations},
             {"cgroupLeaves", s.cgroup_leaves},
+            {"freezer", s.freezer},
             {"cgroupCreated", s.cgroup_created},
             {"ownPidNamespace", s.own_pid_ns},
             {"process", s.process_json},
@@ -80,6 +82,7 @@ Result<State> state_from_json(const std::string& text, const std::string& file) 
     s.owner = j.at("owner").get<uint32_t>();
     s.annotations = j.at("annotations").get<std::map<std::string, std::string>>();
     s.cgroup_leaves = j.at("cgroupLeaves").get<std::vector<std::string>>();
+    s.freezer = j.value("freezer", std::string());
     s.cgroup_created = j.at("cgroupCreated").get<std::vector<std::string>>();
     s.own_pid_ns = j.at("ownPidNamespace").get<bool>();
     s.process_json = j.value("process", std::string());
@@ -112,6 +115,7 @@ class SummarySax : public nlohmann::json_sax<json> {
       else if (key_ == "bundle") s_.bundle = std::move(v);
       else if (key_ == "rootfs") s_.rootfs = std::move(v);
       else if (key_ == "created") s_.created = std::move(v);
+      else if (key_ == "freezer") s_.freezer = std::move(v);
     } else if (depth_ == 2 && key_ == "annotations") {
       s_.annotations[inner_key_] = std::move(v);
     } else if (depth_ == 2 && key_ == "cgroupLeaves") {
@@ -145,8 +149,9 @@ class SummarySax : public nlohmann::json_sax<json> {
   const std::string& error() const { return error_; }
 
  private:
-  static constexpr const char* kKeys[] = {"ociVersion", "id",      "pid",   "startTime",   "bundle",
-                                         "rootfs",     "created", "owner", "annotations", "cgroupLeaves"};
+  static constexpr const char* kKeys[] = {"ociVersion", "id",          "pid",          "startTime",
+                                         "bundle",     "rootfs",      "created",      "owner",
+                                         "annotations", "cgroupLeaves", "freezer"};
   // The value of key_ has been read; true once all of the summary's have.
   bool mark_read() {
     for (size_t i = 0; i < std::size(kKeys); ++i) {
@@ -178,6 +183,22 @@ Result<State> state_summary_from_json(const std::string& text, const std::string
   if (!sax.error().empty()) return fail(file + ": corrupt state file: " + sax.error());
   if (!sax.complete()) return fail(file + ": corrupt state file: a field of the summary is missing");
   return s;
+}
+
+std::string footprint_to_json(const Footprint& f) {
+  return json{{"cgroupLeaves", f.cgroup_leaves}, {"cgroupNew", f.cgroup_new}}.dump();
+}
+
+Result<Footprint> footprint_from_json(const std::string& text, const std::string& file) {
+  try {
+    json j = json::parse(text);
+    Footprint f;
+    f.cgroup_leaves = j.at("cgroupLeaves").get<std::vector<std::string>>();
+    f.cgroup_new = j.at("cgroupNew").get<std::vector<std::string>>();
+    return f;
+  } catch (const json::exception& e) {
+    return fail(file + ": damaged: " + e.what());
+  }
 }
 
 std::string oci_state_json(const State& s, Status status, bool pretty) {

@@ -15,7 +15,8 @@
 
 namespace nsbox::spec {
 
-enum class Status { kCreating, kCreated, kRunning, kPaused, kStopped };
+// kUnknown: the state file cannot be read (damaged); `list` shows such a container anyway.
+enum class Status { kCreating, kCreated, kRunning, kPaused, kStopped, kUnknown };
 const char* status_name(Status s);
 
 struct State {
@@ -29,6 +30,9 @@ struct State {
   uint32_t owner = 0;
   std::map<std::string, std::string> annotations;
   std::vector<std::string> cgroup_leaves;
+  // The one file that says whether the container is frozen (a v1 freezer.state or a v2
+  // cgroup.freeze), so that a status costs one read; "" when there is no freezer.
+  std::string freezer;
   std::vector<std::string> cgroup_created;
   bool own_pid_ns = false;  // the container has its own pid namespace: killing pid 1 ends it all
   std::string process_json;  // config.json's process, the base of every exec
@@ -38,10 +42,20 @@ struct State {
   std::vector<Hook> poststop;
 };
 
+// Everything `create` may make on the host for a container, written to
+// <root>/<id>/footprint.json before any of it is made: `delete --force` finds it all there
+// when create was killed at any point or state.json is damaged.
+struct Footprint {
+  std::vector<std::string> cgroup_leaves;  // the container's cgroup in each hierarchy
+  std::vector<std::string> cgroup_new;     // directories above them that create makes
+};
+std::string footprint_to_json(const Footprint& f);
+Result<Footprint> footprint_from_json(const std::string& text, const std::string& file);
+
 std::string state_to_json(const State& s);
 Result<State> state_from_json(const std::string& text, const std::string& file);
 // What `list` shows and needs for the status: ociVersion, id, pid, startTime, bundle,
-// rootfs, created, owner, annotations and cgroupLeaves, the rest left unread (the saved
+// rootfs, created, owner, annotations, cgroupLeaves and freezer, the rest left unread (the saved
 // process and seccomp profile are most of the file).
 Result<State> state_summary_from_json(const std::string& text, const std::string& file);
 // The runtime-spec state document (what `state` prints and hooks read on stdin).

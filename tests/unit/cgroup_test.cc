@@ -213,7 +213,7 @@ TEST_F(CgroupTreeTest, CreateMakesMissingLevelsAndDestroyRemovesExactlyThem) {
   EXPECT_EQ(pl->created, (std::vector<std::string>{dir_ / "h1/nsbox", dir_ / "h1/nsbox/c1", dir_ / "h2/nsbox/c1"}));
   for (const auto& d : pl->leaves) EXPECT_TRUE(is_dir(d)) << d;
 
-  auto r = destroy(pl->created);
+  auto r = destroy(pl->leaves, pl->created);
   ASSERT_TRUE(r) << r.error().what();
   EXPECT_FALSE(exists(dir_ / "h1/nsbox"));
   EXPECT_FALSE(exists(dir_ / "h2/nsbox/c1"));
@@ -227,7 +227,7 @@ TEST_F(CgroupTreeTest, AParentWeMadeThatOthersNowUseStays) {
   auto a = create({hier("h1")}, "/ns/a");
   ASSERT_TRUE(a) << a.error().what();
   dir_.mkdir("h1/ns/b");
-  auto r = destroy(a->created);
+  auto r = destroy(a->leaves, a->created);
   ASSERT_TRUE(r) << r.error().what();
   EXPECT_FALSE(exists(dir_ / "h1/ns/a"));
   EXPECT_TRUE(is_dir(dir_ / "h1/ns/b"));
@@ -240,7 +240,7 @@ TEST_F(CgroupTreeTest, RelativePathGoesBelowOwnCgroup) {
   EXPECT_EQ(pl->leaves, (std::vector<std::string>{dir_ / "h1/user.slice/nsbox/deep/c1"}));
   EXPECT_EQ(pl->created, (std::vector<std::string>{dir_ / "h1/user.slice/nsbox", dir_ / "h1/user.slice/nsbox/deep",
                                                    dir_ / "h1/user.slice/nsbox/deep/c1"}));
-  ASSERT_TRUE(destroy(pl->created));
+  ASSERT_TRUE(destroy(pl->leaves, pl->created));
   EXPECT_FALSE(exists(dir_ / "h1/user.slice/nsbox"));
   EXPECT_TRUE(is_dir(dir_ / "h1/user.slice"));
 }
@@ -285,7 +285,7 @@ TEST_F(CgroupTreeTest, CgroupsPathCannotEscapeTheHierarchy) {
     for (const auto& d : pl->created) {
       EXPECT_TRUE(std::filesystem::weakly_canonical(d).string().starts_with(dir_ / "h1/")) << d;
     }
-    (void)destroy(pl->created);
+    (void)destroy(pl->leaves, pl->created);
   }
   if (escaped) ::rmdir(outside.c_str());
 }
@@ -293,23 +293,39 @@ TEST_F(CgroupTreeTest, CgroupsPathCannotEscapeTheHierarchy) {
 TEST_F(CgroupTreeTest, DestroyIsIdempotent) {
   auto pl = create({hier("h1")}, "a/b");
   ASSERT_TRUE(pl);
-  ASSERT_TRUE(destroy(pl->created));
-  auto r = destroy(pl->created);  // already gone: not an error
+  ASSERT_TRUE(destroy(pl->leaves, pl->created));
+  auto r = destroy(pl->leaves, pl->created);  // already gone: not an error
   EXPECT_TRUE(r) << r.error().what();
-  EXPECT_TRUE(destroy({}));
+  EXPECT_TRUE(destroy({}, {}));
 }
 
 TEST_F(CgroupTreeTest, DestroyReportsTheFirstFailureAndGoesOn) {
   auto pl = create({hier("h1"), hier("h2")}, "a/b");
   ASSERT_TRUE(pl);
   dir_.write("h1/a/b/busy", "x");  // rmdir fails: not empty
-  auto r = destroy(pl->created);
+  auto r = destroy(pl->leaves, pl->created);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), ENOTEMPTY);
   EXPECT_EQ(r.error().what(), "remove cgroup " + (dir_ / "h1/a/b") + ": " + std::strerror(ENOTEMPTY));
   // The other hierarchy's directories were still removed.
   EXPECT_FALSE(exists(dir_ / "h2/a"));
   EXPECT_TRUE(is_dir(dir_ / "h1/a/b"));
+}
+
+TEST_F(CgroupTreeTest, DestroyRemovesWhatTheContainerMadeBelowItsLeaf) {
+  // systemd as a container's init makes init.scope, system.slice/x.service...
+  dir_.mkdir("h1/pre");  // the leaf existed before create: it stays, what is below goes
+  auto pl = create({hier("h1"), hier("h2")}, "/pre");
+  ASSERT_TRUE(pl) << pl.error().what();
+  dir_.mkdir("h1/pre/init.scope");
+  dir_.mkdir("h1/pre/system.slice/cron.service");
+  dir_.mkdir("h2/pre/system.slice/a.service");
+  auto r = destroy(pl->leaves, pl->created);
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_FALSE(exists(dir_ / "h1/pre/init.scope"));
+  EXPECT_FALSE(exists(dir_ / "h1/pre/system.slice"));
+  EXPECT_TRUE(is_dir(dir_ / "h1/pre"));
+  EXPECT_FALSE(exists(dir_ / "h2/pre"));
 }
 
 TEST_F(CgroupTreeTest, EnterWritesThePid) {
@@ -352,7 +368,7 @@ TEST_F(CgroupTreeTest, WarmupHelperMakesThePlanAndWritesItsOwnCgroup) {
   auto again = w.made();  // asked again (the runtime's cleanup does): the same placement
   ASSERT_TRUE(again);
   EXPECT_EQ(again->created, pl->created);
-  ASSERT_TRUE(destroy(pl->created));
+  ASSERT_TRUE(destroy(pl->leaves, pl->created));
 }
 
 TEST_F(CgroupTreeTest, WarmupHelperFailureLeavesNothingBehind) {
@@ -377,7 +393,7 @@ TEST_F(CgroupTreeTest, WithoutAHelperTheWarmupMakesThePlanItself) {
   auto pl = w.made();
   ASSERT_TRUE(pl) << pl.error().what();
   EXPECT_EQ(pl->created, (std::vector<std::string>{dir_ / "h2/c1"}));
-  ASSERT_TRUE(destroy(pl->created));
+  ASSERT_TRUE(destroy(pl->leaves, pl->created));
 }
 
 }  // namespace

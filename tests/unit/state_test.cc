@@ -100,7 +100,7 @@ TEST(StateJson, FieldNamesOnDisk) {
   EXPECT_EQ(j.at("process"), "");  // config.json's process, for exec
   EXPECT_EQ(j.at("notifySocket"), "");
   EXPECT_EQ(j.at("seccomp"), "");  // config.json's linux.seccomp, for exec
-  EXPECT_EQ(j.size(), 17u);
+  EXPECT_EQ(j.size(), 18u);
 }
 
 TEST(StateJson, HookOptionalFieldsDefault) {

@@ -114,24 +114,24 @@ TEST_F(StoreTest, CreateTwiceIsAnError) {
 }
 
 TEST_F(StoreTest, OpenMissing) {
-  auto d = ContainerDir::open(root(), "x", false);
+  auto d = ContainerDir::open(root(), "x", Lock::kNone);
   ASSERT_FALSE(d);
   EXPECT_EQ(d.error().what(), "container \"x\" does not exist");
   EXPECT_EQ(d.error().code(), 0);
 
   // A directory without state.json (creation in progress, or a delete raced us) does not count.
   ASSERT_TRUE(ContainerDir::create(root(), "y"));
-  d = ContainerDir::open(root(), "y", false);
+  d = ContainerDir::open(root(), "y", Lock::kNone);
   ASSERT_FALSE(d);
   EXPECT_EQ(d.error().what(), "container \"y\" does not exist");
 }
 
 TEST_F(StoreTest, OpenValidatesTheId) {
-  auto d = ContainerDir::open(root(), "../etc", false);
+  auto d = ContainerDir::open(root(), "../etc", Lock::kNone);
   ASSERT_FALSE(d);
   EXPECT_EQ(d.error().what(),
             "invalid container id \"../etc\": only letters, digits, '_', '+', '-' and '.' are allowed");
-  d = ContainerDir::open(root(), "..", false);
+  d = ContainerDir::open(root(), "..", Lock::kNone);
   ASSERT_FALSE(d);
   EXPECT_EQ(d.error().what(), "invalid container id \"..\"");
 }
@@ -152,7 +152,7 @@ TEST_F(StoreTest, SaveLoadRoundTrip) {
     ASSERT_TRUE(back) << back.error().what();
     EXPECT_EQ(back->id, "x");
   }  // the lock is released here
-  auto d = ContainerDir::open(root(), "x", true);
+  auto d = ContainerDir::open(root(), "x", Lock::kExclusive);
   ASSERT_TRUE(d) << d.error().what();
   EXPECT_EQ(d->path(), root() + "/x");
   auto back = d->load();
@@ -201,8 +201,8 @@ TEST_F(StoreTest, StatusFromProcessAndExecSocket) {
   std::ofstream(root() + "/x/" + kExecSocket) << "";  // waiting for start
   EXPECT_EQ(current_status(st, *d), spec::Status::kCreated);
   UniqueFd rootfd(::open(root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  EXPECT_EQ(current_status_at(st, rootfd.get(), std::string("x/") + kExecSocket), spec::Status::kCreated);
-  EXPECT_EQ(current_status_at(st, rootfd.get(), "y/exec.sock"), spec::Status::kRunning);
+  EXPECT_EQ(current_status_at(st, rootfd.get(), "x"), spec::Status::kCreated);
+  EXPECT_EQ(current_status_at(st, rootfd.get(), "y"), spec::Status::kRunning);
   st.start_time += 1;  // the pid is another process's now
   EXPECT_EQ(current_status(st, *d), spec::Status::kStopped);
   d->remove();
@@ -322,19 +322,28 @@ TEST_F(StatusTest, RunningCreatedStopped) {
   EXPECT_EQ(current_status(gone, *dir), spec::Status::kStopped);
 }
 
+TEST_F(StatusTest, CreatingUntilTheSocketIsRenamed) {
+  std::ofstream(root() + "/x/" + kExecSocketCreating) << "";
+  EXPECT_EQ(current_status(st, *dir), spec::Status::kCreating);
+  ASSERT_EQ(::rename((root() + "/x/" + kExecSocketCreating).c_str(), (root() + "/x/" + kExecSocket).c_str()), 0);
+  EXPECT_EQ(current_status(st, *dir), spec::Status::kCreated);
+}
+
 TEST_F(StatusTest, PausedFromTheFreezer) {
-  dir_.mkdir("v1");
-  dir_.mkdir("v2");
-  st.cgroup_leaves = {dir_ / "v1", dir_ / "v2"};
-  EXPECT_EQ(current_status(st, *dir), spec::Status::kRunning);
-  dir_.write("v1/freezer.state", "THAWED\n");
-  dir_.write("v2/cgroup.freeze", "0\n");
-  EXPECT_EQ(current_status(st, *dir), spec::Status::kRunning);
-  dir_.write("v2/cgroup.freeze", "1\n");
-  EXPECT_EQ(current_status(st, *dir), spec::Status::kPaused);
-  dir_.write("v2/cgroup.freeze", "0\n");
-  dir_.write("v1/freezer.state", "FROZEN\n");
-  EXPECT_EQ(current_status(st, *dir), spec::Status::kPaused);
+  for (const char* file : {"v1/freezer.state", "v2/cgroup.freeze"}) {
+    dir_.mkdir("v1");
+    dir_.mkdir("v2");
+    st.freezer = dir_ / file;
+    EXPECT_EQ(current_status(st, *dir), spec::Status::kRunning) << file;  // no such file
+    dir_.write(file, std::string(file).ends_with("freeze") ? "0\n" : "THAWED\n");
+    EXPECT_EQ(current_status(st, *dir), spec::Status::kRunning) << file;
+    dir_.write(file, std::string(file).ends_with("freeze") ? "1\n" : "FROZEN\n");
+    EXPECT_EQ(current_status(st, *dir), spec::Status::kPaused) << file;
+    // A created container can be paused too (as runc): paused it is.
+    std::ofstream(root() + "/x/" + kExecSocket) << "";
+    EXPECT_EQ(current_status(st, *dir), spec::Status::kPaused) << file;
+    ::unlink((root() + "/x/" + kExecSocket).c_str());
+  }
 }
 
 }  // namespace
