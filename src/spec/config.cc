@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "base/fs.h"
+#include "spec/json_depth.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -99,6 +100,9 @@ std::string json_error_text(const json::exception& e) {
 // Any document nlohmann can fail on (a syntax error, a number too large for a double such
 // as 1e400 or a 400-digit integer) is an error naming the file, never an exception.
 Result<json> parse_json(const std::string& text, const std::string& file) {
+  if (nested_deeper_than(text)) {
+    return fail(file + ": invalid JSON: nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
   try {
     return json::parse(text);
   } catch (const json::exception& e) {
@@ -297,14 +301,15 @@ std::vector<Hook> parse_hooks(const json& hooks, const char* key) {
   return out;
 }
 
-std::vector<int> parse_cap_set(const json& caps, const std::string& base, const char* key) {
+std::vector<int> parse_cap_set(const json& caps, const std::string& base, const char* key,
+                               std::vector<std::string>& unknown) {
   std::vector<int> out;
-  std::string path = join(base, key);
-  auto names = get_strings(caps, base, key);
-  for (size_t i = 0; i < names.size(); ++i) {
-    auto c = capability_from_name(names[i]);
-    if (!c) bad(index(path, i), "unknown capability \"" + names[i] + "\"");
-    out.push_back(*c);
+  for (const auto& name : get_strings(caps, base, key)) {
+    if (auto c = capability_from_name(name)) {
+      out.push_back(*c);
+    } else if (std::find(unknown.begin(), unknown.end(), name) == unknown.end()) {
+      unknown.push_back(name);
+    }
   }
   return out;
 }
@@ -361,11 +366,11 @@ Process parse_process(const json& pj) {
   if (const json* c = get_object(pj, base, "capabilities")) {
     const std::string cb = "process.capabilities";
     Capabilities caps;
-    caps.bounding = parse_cap_set(*c, cb, "bounding");
-    caps.effective = parse_cap_set(*c, cb, "effective");
-    caps.inheritable = parse_cap_set(*c, cb, "inheritable");
-    caps.permitted = parse_cap_set(*c, cb, "permitted");
-    caps.ambient = parse_cap_set(*c, cb, "ambient");
+    caps.bounding = parse_cap_set(*c, cb, "bounding", caps.unknown);
+    caps.effective = parse_cap_set(*c, cb, "effective", caps.unknown);
+    caps.inheritable = parse_cap_set(*c, cb, "inheritable", caps.unknown);
+    caps.permitted = parse_cap_set(*c, cb, "permitted", caps.unknown);
+    caps.ambient = parse_cap_set(*c, cb, "ambient", caps.unknown);
     p.capabilities = caps;
   }
   if (const json* rl = get_array(pj, base, "rlimits")) {
@@ -1008,11 +1013,12 @@ Result<Config> parse_config(const std::string& text, const std::string& bundle,
                                 "container's user namespace, and there is none");
       }
     }
-    if (!c.hostname.empty() && !c.new_ns(NsKind::kUts)) {
-      bad("hostname", "setting the hostname needs a new uts namespace");
+    // A uts namespace joined by path may take them too (it is the container's), as runc.
+    if (!c.hostname.empty() && c.find_ns(NsKind::kUts) == nullptr) {
+      bad("hostname", "setting the hostname needs a uts namespace (new, or joined by path)");
     }
-    if (!c.domainname.empty() && !c.new_ns(NsKind::kUts)) {
-      bad("domainname", "setting the domainname needs a new uts namespace");
+    if (!c.domainname.empty() && c.find_ns(NsKind::kUts) == nullptr) {
+      bad("domainname", "setting the domainname needs a uts namespace (new, or joined by path)");
     }
   } catch (const BadField& b) {
     return fail(file + ": " + b.path + ": " + b.reason);

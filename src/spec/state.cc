@@ -1,6 +1,9 @@
 #include "spec/state.h"
 
+#include <limits>
 #include <nlohmann/json.hpp>
+
+#include "spec/json_depth.h"
 
 namespace nsbox::spec {
 
@@ -20,6 +23,28 @@ const char* status_name(Status s) {
 
 namespace {
 
+// An integer field of the type asked for: nlohmann's get<int>() of a double out of range
+// is undefined behaviour, of a string an exception; a state file is checked like a config.
+template <typename T>
+T int_at(const json& j, const char* key) {
+  const json& v = j.at(key);
+  bool fits = false;
+  if (v.is_number_unsigned()) {
+    fits = v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+  } else if (v.is_number_integer()) {
+    auto x = v.get<int64_t>();
+    fits = x >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+           (x < 0 || static_cast<uint64_t>(x) <= static_cast<uint64_t>(std::numeric_limits<T>::max()));
+  }
+  if (!fits) throw std::out_of_range(std::string("field \"") + key + "\" is not an integer of its range");
+  return v.is_number_unsigned() ? static_cast<T>(v.get<uint64_t>()) : static_cast<T>(v.get<int64_t>());
+}
+
+template <typename T>
+T int_or(const json& j, const char* key, T fallback) {
+  return j.contains(key) ? int_at<T>(j, key) : fallback;
+}
+
 json hooks_to_json(const std::vector<Hook>& hs) {
   json a = json::array();
   for (const auto& h : hs) {
@@ -38,7 +63,7 @@ std::vector<Hook> hooks_from_json(const json& a) {
     h.path = o.at("path").get<std::string>();
     h.args = o.value("args", std::vector<std::string>{});
     if (o.contains("env")) h.env = o.at("env").get<std::vector<std::string>>();
-    h.timeout = o.value("timeout", 0);
+    h.timeout = int_or<int>(o, "timeout", 0);
     out.push_back(h);
   }
   return out;
@@ -65,21 +90,26 @@ std::string state_to_json(const State& s) {
             {"notifySocket", s.notify_socket},
             {"poststart", hooks_to_json(s.poststart)},
             {"poststop", hooks_to_json(s.poststop)}};
+  if (!s.rootfs_bind.empty()) {
+    j["rootfsBind"] = s.rootfs_bind;
+    j["rootfsMountBefore"] = s.rootfs_mount_before;
+  }
   return j.dump();
 }
 
 Result<State> state_from_json(const std::string& text, const std::string& file) {
   try {
+    if (nested_deeper_than(text)) throw std::out_of_range("nested too deeply");
     json j = json::parse(text);
     State s;
     s.oci_version = j.at("ociVersion").get<std::string>();
     s.id = j.at("id").get<std::string>();
-    s.pid = j.at("pid").get<pid_t>();
-    s.start_time = j.at("startTime").get<uint64_t>();
+    s.pid = int_at<pid_t>(j, "pid");
+    s.start_time = int_at<uint64_t>(j, "startTime");
     s.bundle = j.at("bundle").get<std::string>();
     s.rootfs = j.at("rootfs").get<std::string>();
     s.created = j.at("created").get<std::string>();
-    s.owner = j.at("owner").get<uint32_t>();
+    s.owner = int_at<uint32_t>(j, "owner");
     s.annotations = j.at("annotations").get<std::map<std::string, std::string>>();
     s.cgroup_leaves = j.at("cgroupLeaves").get<std::vector<std::string>>();
     s.freezer = j.value("freezer", std::string());
@@ -90,8 +120,10 @@ Result<State> state_from_json(const std::string& text, const std::string& file) 
     s.notify_socket = j.value("notifySocket", std::string());
     s.poststart = hooks_from_json(j.at("poststart"));
     s.poststop = hooks_from_json(j.at("poststop"));
+    s.rootfs_bind = j.value("rootfsBind", std::string());
+    s.rootfs_mount_before = int_or<uint64_t>(j, "rootfsMountBefore", 0);
     return s;
-  } catch (const json::exception& e) {
+  } catch (const std::exception& e) {
     return fail(file + ": corrupt state file: " + e.what());
   }
 }
@@ -179,6 +211,7 @@ class SummarySax : public nlohmann::json_sax<json> {
 Result<State> state_summary_from_json(const std::string& text, const std::string& file) {
   State s;
   SummarySax sax(s);
+  if (nested_deeper_than(text)) return fail(file + ": corrupt state file: nested too deeply");
   json::sax_parse(text, &sax);
   if (!sax.error().empty()) return fail(file + ": corrupt state file: " + sax.error());
   if (!sax.complete()) return fail(file + ": corrupt state file: a field of the summary is missing");
@@ -186,17 +219,25 @@ Result<State> state_summary_from_json(const std::string& text, const std::string
 }
 
 std::string footprint_to_json(const Footprint& f) {
-  return json{{"cgroupLeaves", f.cgroup_leaves}, {"cgroupNew", f.cgroup_new}}.dump();
+  json j = {{"cgroupLeaves", f.cgroup_leaves}, {"cgroupNew", f.cgroup_new}};
+  if (!f.rootfs_bind.empty()) {
+    j["rootfsBind"] = f.rootfs_bind;
+    j["rootfsMountBefore"] = f.rootfs_mount_before;
+  }
+  return j.dump();
 }
 
 Result<Footprint> footprint_from_json(const std::string& text, const std::string& file) {
   try {
+    if (nested_deeper_than(text)) throw std::out_of_range("nested too deeply");
     json j = json::parse(text);
     Footprint f;
     f.cgroup_leaves = j.at("cgroupLeaves").get<std::vector<std::string>>();
     f.cgroup_new = j.at("cgroupNew").get<std::vector<std::string>>();
+    f.rootfs_bind = j.value("rootfsBind", std::string());
+    f.rootfs_mount_before = int_or<uint64_t>(j, "rootfsMountBefore", 0);
     return f;
-  } catch (const json::exception& e) {
+  } catch (const std::exception& e) {
     return fail(file + ": damaged: " + e.what());
   }
 }
@@ -210,6 +251,14 @@ std::string oci_state_json(const State& s, Status status, bool pretty) {
   j["owner"] = s.owner == 0 ? "root" : std::to_string(s.owner);
   if (!s.annotations.empty()) j["annotations"] = s.annotations;
   return pretty ? j.dump(2) : j.dump();
+}
+
+std::string restated(const std::string& state_json, Status status, pid_t pid) {
+  json j = json::parse(state_json, nullptr, false);
+  if (!j.is_object()) return state_json;
+  j["status"] = status_name(status);
+  j["pid"] = pid;
+  return j.dump();
 }
 
 }  // namespace nsbox::spec

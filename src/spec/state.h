@@ -40,6 +40,8 @@ struct State {
   std::string notify_socket;  // the caller's NOTIFY_SOCKET, relayed to by `start`
   std::vector<Hook> poststart;
   std::vector<Hook> poststop;
+  std::string rootfs_bind;  // as Footprint's
+  uint64_t rootfs_mount_before = 0;
 };
 
 // Everything `create` may make on the host for a container, written to
@@ -48,6 +50,10 @@ struct State {
 struct Footprint {
   std::vector<std::string> cgroup_leaves;  // the container's cgroup in each hierarchy
   std::vector<std::string> cgroup_new;     // directories above them that create makes
+  // Without a mount namespace of its own, the container's rootfs bind and its mounts live
+  // in the runtime's namespace: the rootfs path, and the mount id there before create.
+  std::string rootfs_bind;
+  uint64_t rootfs_mount_before = 0;
 };
 std::string footprint_to_json(const Footprint& f);
 Result<Footprint> footprint_from_json(const std::string& text, const std::string& file);
@@ -60,5 +66,9 @@ Result<State> state_from_json(const std::string& text, const std::string& file);
 Result<State> state_summary_from_json(const std::string& text, const std::string& file);
 // The runtime-spec state document (what `state` prints and hooks read on stdin).
 std::string oci_state_json(const State& s, Status status, bool pretty);
+// A state document with another status and pid: the hooks run in the container get it as
+// runc gives it (createContainer "creating", startContainer "created", the pid as the
+// container sees it).
+std::string restated(const std::string& state_json, Status status, pid_t pid);
 
 }  // namespace nsbox::spec
