@@ -248,22 +248,62 @@ Result<> make_dev_links(int rootfd) {
   return {};
 }
 
+// Mask `p` (if it exists): a directory with an empty read-only tmpfs, anything else with
+// the container's /dev/null (`null_dev`, found and checked at the first file).
+Result<> mask(int rootfd, const std::string& p, const std::string& label, UniqueFd& null_dev) {
+  auto target = resolve(rootfd, p);
+  if (!target) return target.error().code() == ENOENT ? Result<>{} : fail(std::move(target.error()));
+  struct stat st{};
+  if (::fstat(target->get(), &st) < 0) return fail_errno("stat " + p);
+  if (S_ISDIR(st.st_mode)) {
+    return tmpfs_onto(target->get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, label);
+  }
+  if (!null_dev) null_dev = TRY(null_device(rootfd));
+  return bind_onto(null_dev.get(), target->get(), false);
+}
+
+Result<> switch_root(const spec::Config& cfg, bool no_pivot, bool runtime_ns);
+
 }  // namespace
 
-Result<UniqueFd> prepare_rootfs(const spec::Config& cfg) {
-  // Nothing mounted in this namespace may ever propagate back to the host, whatever
-  // rootfsPropagation says: the whole tree becomes a slave first (the host's mounts still
-  // reach us), so that neither the rootfs bind nor any mount below it joins a peer group of
-  // the host's (a bundle on a shared mount would otherwise receive every container mount).
-  // rootfsPropagation itself is applied to the new root after pivot_root (enter_rootfs),
-  // where "shared" cannot make pivot_root fail and "unbindable" cannot refuse the bind.
-  if (::mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) return fail_errno("make / slave");
+Result<UniqueFd> prepare_rootfs(const spec::Config& cfg, bool runtime_ns) {
+  if (!runtime_ns) {
+    // Nothing mounted in this namespace may ever propagate back to the host, whatever
+    // rootfsPropagation says: the whole tree becomes a slave first (the host's mounts still
+    // reach us), so that neither the rootfs bind nor any mount below it joins a peer group
+    // of the host's (a bundle on a shared mount would otherwise receive every container
+    // mount). rootfsPropagation itself is applied to the new root after pivot_root
+    // (enter_rootfs), where "shared" cannot make pivot_root fail and "unbindable" cannot
+    // refuse the bind.
+    if (::mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) return fail_errno("make / slave");
+  }
   if (::mount(cfg.root.c_str(), cfg.root.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
     return fail_errno("bind rootfs " + cfg.root);
+  }
+  // In the runtime's own namespace (the config lists no mount namespace) the runtime's tree
+  // is left as it is: only the rootfs bind is made private, so that the container's mounts
+  // below it reach no other namespace; delete detaches it all (detach_rootfs_bind).
+  if (runtime_ns && ::mount(nullptr, cfg.root.c_str(), nullptr, MS_PRIVATE | MS_REC, nullptr) < 0) {
+    return fail_errno("make the rootfs bind private");
   }
   int fd = ::open(cfg.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return fail_errno("open rootfs " + cfg.root);
   return UniqueFd(fd);
+}
+
+uint64_t mount_id_at(const std::string& path) {
+  struct statx sx{};
+  if (::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) < 0) return 0;
+  return (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0;
+}
+
+void detach_rootfs_bind(const std::string& root, uint64_t mount_before) {
+  // Each detach removes the topmost mount at the path; ours sits on what was there.
+  for (int i = 0; i < 8; ++i) {
+    uint64_t now = mount_id_at(root);
+    if (now == 0 || now == mount_before) return;
+    if (::umount2(root.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) < 0) return;
+  }
 }
 
 Result<> mount_all(const RootfsContext& ctx, int rootfd) {
@@ -275,7 +315,7 @@ Result<> mount_all(const RootfsContext& ctx, int rootfd) {
     if (m.type == "sysfs" && ctx.join_netns) TRY(ctx.join_netns());
     auto im = ctx.idmapped.find(i);
     TRY_CTX(mount_one(ctx, rootfd, m, im == ctx.idmapped.end() ? -1 : im->second),
-            "mount " + m.destination);
+            cfg.field("mounts[" + std::to_string(i) + "] (" + m.destination + ")"));
     if (m.destination == "/dev" && m.bind) dev_bound = true;
   }
   if (!dev_bound) {
@@ -288,13 +328,31 @@ Result<> mount_all(const RootfsContext& ctx, int rootfd) {
     }
     TRY(make_dev_links(rootfd));
   }
-  for (const auto& d : cfg.linux.devices) TRY(make_device(ctx, rootfd, d));
+  for (size_t i = 0; i < cfg.linux.devices.size(); ++i) {
+    const auto& d = cfg.linux.devices[i];
+    TRY_CTX(make_device(ctx, rootfd, d), cfg.field("linux.devices[" + std::to_string(i) + "] (" + d.path + ")"));
+  }
   return {};
 }
 
-Result<> enter_rootfs(const spec::Config& cfg, bool no_pivot) {
+Result<> enter_rootfs(const spec::Config& cfg, bool no_pivot, bool runtime_ns) {
+  auto r = switch_root(cfg, no_pivot, runtime_ns);
+  if (!r) return fail(std::move(r.error().context(cfg.field("root.path (" + cfg.root + ")"))));
+  if (cfg.linux.rootfs_propagation != 0 &&
+      ::mount(nullptr, "/", nullptr, cfg.linux.rootfs_propagation, nullptr) < 0) {
+    return fail_errno(cfg.field("linux.rootfsPropagation: set the propagation of /"));
+  }
+  return {};
+}
+
+namespace {
+
+Result<> switch_root(const spec::Config& cfg, bool no_pivot, bool runtime_ns) {
   if (::chdir(cfg.root.c_str()) < 0) return fail_errno("chdir " + cfg.root);
-  if (no_pivot) {
+  if (runtime_ns) {
+    // The runtime's namespace: its root must stay where it is.
+    if (::chroot(".") < 0) return fail_errno("chroot");
+  } else if (no_pivot) {
     if (::mount(".", "/", nullptr, MS_MOVE, nullptr) < 0) return fail_errno("move rootfs to /");
     if (::chroot(".") < 0) return fail_errno("chroot");
   } else {
@@ -304,12 +362,10 @@ Result<> enter_rootfs(const spec::Config& cfg, bool no_pivot) {
     if (::umount2(".", MNT_DETACH) < 0) return fail_errno("detach the old root");
   }
   if (::chdir("/") < 0) return fail_errno("chdir /");
-  if (cfg.linux.rootfs_propagation != 0 &&
-      ::mount(nullptr, "/", nullptr, cfg.linux.rootfs_propagation, nullptr) < 0) {
-    return fail_errno("set rootfs propagation");
-  }
   return {};
 }
+
+}  // namespace
 
 Result<> finish_rootfs(const spec::Config& cfg) {
   // After pivot_root: "/" is the container's root, and every path below is resolved inside
@@ -317,32 +373,19 @@ Result<> finish_rootfs(const spec::Config& cfg) {
   UniqueFd rootfd(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!rootfd) return fail_errno("open /");
   UniqueFd null_dev;  // the container's /dev/null, checked once, for every masked file
-  for (const auto& p : cfg.linux.masked_paths) {
-    auto target = resolve(rootfd.get(), p);
-    if (!target) {
-      if (target.error().code() == ENOENT) continue;
-      return fail(std::move(target.error().context("linux.maskedPaths: " + p)));
-    }
-    struct stat st{};
-    if (::fstat(target->get(), &st) < 0) return fail_errno("linux.maskedPaths: stat " + p);
-    if (S_ISDIR(st.st_mode)) {
-      TRY_CTX(tmpfs_onto(target->get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
-                         cfg.linux.mount_label),
-              "linux.maskedPaths: mask " + p);
-      continue;
-    }
-    if (!null_dev) null_dev = TRY_CTX(null_device(rootfd.get()), "linux.maskedPaths: mask " + p);
-    TRY_CTX(bind_onto(null_dev.get(), target->get(), false), "linux.maskedPaths: mask " + p);
+  for (size_t i = 0; i < cfg.linux.masked_paths.size(); ++i) {
+    const std::string& p = cfg.linux.masked_paths[i];
+    auto r = mask(rootfd.get(), p, cfg.linux.mount_label, null_dev);
+    if (!r) return fail(std::move(r.error().context(cfg.field("linux.maskedPaths[" + std::to_string(i) + "] (" + p + ")"))));
   }
-  for (const auto& p : cfg.linux.readonly_paths) {
+  for (size_t i = 0; i < cfg.linux.readonly_paths.size(); ++i) {
+    const std::string& p = cfg.linux.readonly_paths[i];
     auto target = resolve(rootfd.get(), p);
-    if (!target) {
-      if (target.error().code() == ENOENT) continue;
-      return fail(std::move(target.error().context("linux.readonlyPaths: " + p)));
-    }
-    TRY_CTX(bind_readonly(target->get()), "linux.readonlyPaths: make " + p + " read-only");
+    auto r = !target ? (target.error().code() == ENOENT ? Result<>{} : fail(std::move(target.error())))
+                     : bind_readonly(target->get());
+    if (!r) return fail(std::move(r.error().context(cfg.field("linux.readonlyPaths[" + std::to_string(i) + "] (" + p + ")"))));
   }
-  if (cfg.root_readonly) TRY_CTX(set_readonly(rootfd.get(), false), "root.readonly: make the rootfs read-only");
+  if (cfg.root_readonly) TRY_CTX(set_readonly(rootfd.get(), false), cfg.field("root.readonly"));
   return {};
 }
 

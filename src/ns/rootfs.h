@@ -28,13 +28,23 @@ struct RootfsContext {
   std::function<Result<>()> join_netns;
 };
 
-// Make the mount tree private to us and bind the rootfs onto itself.
-Result<UniqueFd> prepare_rootfs(const spec::Config& cfg);
+// Bind the rootfs onto itself, after making the mount tree a slave of the host's, or, in the
+// runtime's own mount namespace (`runtime_ns`: the config lists no mount namespace), making
+// only the bind private.
+Result<UniqueFd> prepare_rootfs(const spec::Config& cfg, bool runtime_ns);
 // Mount config.mounts, create devices and /dev links, all inside `rootfd`.
 Result<> mount_all(const RootfsContext& ctx, int rootfd);
-// Switch root: pivot_root (or MS_MOVE + chroot when `no_pivot`).
-Result<> enter_rootfs(const spec::Config& cfg, bool no_pivot);
+// Switch root: pivot_root (or MS_MOVE + chroot when `no_pivot`; chroot only in the
+// runtime's namespace).
+Result<> enter_rootfs(const spec::Config& cfg, bool no_pivot, bool runtime_ns);
 // After the switch: masked and read-only paths, read-only root.
 Result<> finish_rootfs(const spec::Config& cfg);
+
+// The mount id of what is mounted at `path` (statx), 0 if unknown.
+uint64_t mount_id_at(const std::string& path);
+// A container without a mount namespace of its own left its rootfs bind (and everything
+// mounted below it) in the runtime's namespace: detach them, down to the mount that was at
+// `root` before (`mount_before`, from mount_id_at ahead of create).
+void detach_rootfs_bind(const std::string& root, uint64_t mount_before);
 
 }  // namespace nsbox::ns

@@ -10,6 +10,7 @@
 
 #include "base/fs.h"
 #include "process/exec_path.h"
+#include "process/home.h"
 #include "process/prelude.h"
 #include "security/caps.h"
 #include "security/lsm.h"
@@ -50,6 +51,7 @@ Result<Became> become_process(const spec::Process& p, int preserve_fds,
   if (!cwd_done && errno != EACCES) return fail_errno("chdir to cwd " + p.cwd);
   if (cwd_done) TRY(check_cwd_inside(p.cwd));
   b.exe = TRY(look_path(p.args[0], p.env));
+  b.env = with_home(p.env, p.user.uid);
   // Only 0-2 and the preserved descriptors may reach the program. Marked now, before any
   // seccomp filter could refuse the calls.
   for (int fd = 3; fd < 3 + preserve_fds; ++fd) {

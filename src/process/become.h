@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "base/unique_fd.h"
@@ -14,6 +15,7 @@ namespace nsbox::process {
 
 struct Became {
   std::string exe;            // the resolved program path
+  std::vector<std::string> env;  // process.env, with HOME added where it lacks one
   UniqueFd seccomp_listener;  // SCMP_ACT_NOTIFY: for the runtime to pass to listenerPath
   bool kept_admin = false;    // CAP_SYS_ADMIN held for the filter, dropped by load_late_seccomp
 };

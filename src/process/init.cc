@@ -29,6 +29,7 @@
 #include "process/terminal.h"
 #include "runtime/hooks.h"
 #include "security/caps.h"
+#include "spec/state.h"
 
 #ifndef KEYCTL_JOIN_SESSION_KEYRING
 #define KEYCTL_JOIN_SESSION_KEYRING 1
@@ -46,7 +47,7 @@ Result<> set_sysctls(const spec::Config& cfg, int rootfd) {
     for (size_t i = 10; i < path.size(); ++i) {
       if (path[i] == '.') path[i] = '/';
     }
-    TRY_CTX(ns::write_proc(rootfd, path, v), "linux.sysctl." + k);
+    TRY_CTX(ns::write_proc(rootfd, path, v), cfg.field("linux.sysctl." + k));
   }
   return {};
 }
@@ -55,10 +56,12 @@ Result<> setup_fs(const SpawnOptions& o, int sync_fd, std::string& hook_state,
                   const std::map<size_t, int>& idmapped, const std::function<Result<>()>& join_netns,
                   const std::function<Result<>()>& join_cgroups) {
   const spec::Config& cfg = *o.cfg;
-  UniqueFd rootfd;
-  bool own_mnt = cfg.new_ns(NsKind::kMount);
-  if (own_mnt) {
-    rootfd = TRY(ns::prepare_rootfs(cfg));
+  // The file system is built in the container's mount namespace, new or joined by path (set
+  // up inside it all the same, as runc does), or, when the config lists none, in the
+  // runtime's (chroot instead of pivot_root; delete detaches what was mounted).
+  bool runtime_ns = cfg.find_ns(NsKind::kMount) == nullptr;
+  UniqueFd rootfd = TRY(ns::prepare_rootfs(cfg, runtime_ns));
+  {
     ns::RootfsContext ctx;
     ctx.cfg = &cfg;
     ctx.in_user_ns = cfg.find_ns(NsKind::kUser) != nullptr || security::in_user_namespace();
@@ -73,14 +76,17 @@ Result<> setup_fs(const SpawnOptions& o, int sync_fd, std::string& hook_state,
   TRY(send_msg(sync_fd, Msg::kRunHooks));
   auto m = TRY(expect_msg(sync_fd, Msg::kHooksDone));
   hook_state = m.text;
-  TRY(runtime::run_hooks(cfg.hooks.create_container, "createContainer", hook_state));
-  if (own_mnt) TRY(ns::enter_rootfs(cfg, o.no_pivot));
+  if (!cfg.hooks.create_container.empty()) {
+    TRY(runtime::run_hooks(cfg.hooks.create_container, "createContainer",
+                           spec::restated(hook_state, spec::Status::kCreating, ::getpid())));
+  }
+  TRY(ns::enter_rootfs(cfg, o.no_pivot, runtime_ns));
   UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) return fail_errno("open /");
   // Both before readonlyPaths and a read-only root take effect, as runc orders them.
   TRY(set_sysctls(cfg, root.get()));
-  TRY_CTX(ns::ensure(root.get(), cfg.process->cwd, true), "process.cwd");
-  if (own_mnt) TRY(ns::finish_rootfs(cfg));
+  TRY_CTX(ns::ensure(root.get(), cfg.process->cwd, true), cfg.field("process.cwd"));
+  TRY(ns::finish_rootfs(cfg));
   return {};
 }
 
@@ -152,11 +158,11 @@ Result<Became> setup(const SpawnOptions& o, int sync_fd, std::string& hook_state
     return {};
   };
   if (!cfg.hostname.empty() && ::sethostname(cfg.hostname.data(), cfg.hostname.size()) < 0) {
-    return fail_errno("sethostname");
+    return fail_errno(cfg.field("hostname: sethostname"));
   }
   if (!cfg.domainname.empty() &&
       ::setdomainname(cfg.domainname.data(), cfg.domainname.size()) < 0) {
-    return fail_errno("setdomainname");
+    return fail_errno(cfg.field("domainname: setdomainname"));
   }
   TRY(setup_fs(o, sync_fd, hook_state, idmapped, join_netns, join_cgroups));
   if (::setsid() < 0) return fail_errno("setsid");
@@ -179,7 +185,7 @@ Result<Became> setup(const SpawnOptions& o, int sync_fd, std::string& hook_state
     UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) return fail_errno("open /");
     TRY_CTX(ns::write_proc(root.get(), "/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj)),
-            "process.oomScoreAdj");
+            cfg.field("process.oomScoreAdj"));
   }
   auto became = TRY(become_process(p, o.preserve_fds, o.seccomp));
   if (became.seccomp_listener) {
@@ -223,13 +229,17 @@ void container_init(const SpawnOptions& o, int sync_fd, bool parent_is_runtime) 
     ::_exit(127);
   };
   // startContainer hooks without an env get the container's, as runc gives them.
-  if (auto r = runtime::run_hooks(cfg.hooks.start_container, "startContainer", hook_state, &cfg.process->env); !r) {
+  if (auto r = cfg.hooks.start_container.empty()
+                   ? Result<>{}
+                   : runtime::run_hooks(cfg.hooks.start_container, "startContainer",
+                                        spec::restated(hook_state, spec::Status::kCreated, ::getpid()), &became->env);
+      !r) {
     report(r.error());
   }
   std::vector<char*> argv, envp;
   for (const auto& a : cfg.process->args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  for (const auto& e : cfg.process->env) envp.push_back(const_cast<char*>(e.c_str()));
+  for (const auto& e : became->env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   // The last call before execve: from here on the user's profile decides what may run.
   if (auto r = load_late_seccomp(o.seccomp, *cfg.process, became->kept_admin); !r) report(r.error());

@@ -1,6 +1,7 @@
 #include "runtime/exec.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <linux/close_range.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -39,13 +40,15 @@ using process::Msg;
 using spec::NsKind;
 
 // Namespaces of `pid` that differ from ours (setns to our own user namespace is refused).
-int namespaces_to_join(pid_t pid) {
+// One that cannot be read is an error: skipping it would run the process outside it.
+Result<int> namespaces_to_join(pid_t pid) {
   int flags = 0;
   for (NsKind k : spec::kAllNsKinds) {
     std::string name = spec::ns_proc_name(k);
     struct stat mine{}, theirs{};
-    if (::stat(("/proc/self/ns/" + name).c_str(), &mine) < 0) continue;
-    if (::stat(("/proc/" + std::to_string(pid) + "/ns/" + name).c_str(), &theirs) < 0) continue;
+    if (::stat(("/proc/self/ns/" + name).c_str(), &mine) < 0) continue;  // a kind this kernel lacks
+    std::string path = "/proc/" + std::to_string(pid) + "/ns/" + name;
+    if (::stat(path.c_str(), &theirs) < 0) return fail_errno("read the container's " + std::string(spec::ns_name(k)) + " namespace (" + path + ")");
     if (mine.st_ino != theirs.st_ino || mine.st_dev != theirs.st_dev) flags |= spec::ns_clone_flag(k);
   }
   return flags;
@@ -91,13 +94,17 @@ Result<spec::Process> build_process(const ExecOptions& o, const spec::State& st)
     if (!base.capabilities) base.capabilities = spec::Capabilities{};
     for (const auto& name : o.caps) {
       auto c = spec::capability_from_name(name);
-      if (!c) return fail("--cap: unknown capability \"" + name + "\"");
+      if (!c) {
+        base.capabilities->unknown.push_back(name);  // warned about and skipped, as runc
+        continue;
+      }
       for (auto* set : {&base.capabilities->bounding, &base.capabilities->effective,
                         &base.capabilities->permitted}) {
         set->push_back(*c);
       }
     }
   }
+  if (base.capabilities) security::drop_unavailable(*base.capabilities);
   if (o.no_new_privs) base.no_new_privileges = true;
   if (!o.apparmor.empty()) base.apparmor_profile = o.apparmor;
   if (!o.process_label.empty()) base.selinux_label = o.process_label;
@@ -106,6 +113,7 @@ Result<spec::Process> build_process(const ExecOptions& o, const spec::State& st)
 
 struct ExecChild {
   const spec::Process* p;
+  int root_fd;  // the container's root, where it shares the runtime's mount namespace (-1: none)
   const std::vector<std::string>* join_cgroups;  // files to write 0 to (cgroup::join_self), or null
   int pidfd;
   int ns_flags;
@@ -122,6 +130,11 @@ Result<process::Became> exec_setup(const ExecChild& c) {
   // One setns with a pidfd joins them all in the order the kernel needs (user first).
   if (c.ns_flags != 0 && ::setns(c.pidfd, c.ns_flags) < 0) return fail_errno("join the container's namespaces");
   ::close(c.pidfd);
+  if (c.root_fd >= 0) {
+    // No mount namespace of its own: the container's root is a chroot in ours.
+    if (::fchdir(c.root_fd) < 0 || ::chroot(".") < 0) return fail_errno("enter the container's root");
+    ::close(c.root_fd);
+  }
   TRY(process::expect_msg(c.sync, Msg::kGo));
   if (p.terminal) {
     if (::setsid() < 0) return fail_errno("setsid");
@@ -147,7 +160,7 @@ Result<process::Became> exec_setup(const ExecChild& c) {
   std::vector<char*> argv, envp;
   for (const auto& a : c.p->args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  for (const auto& e : c.p->env) envp.push_back(const_cast<char*>(e.c_str()));
+  for (const auto& e : became->env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   ::prctl(PR_SET_PDEATHSIG, 0);
   // The last call before execve: from here on the user's profile decides what may run.
@@ -162,12 +175,37 @@ Result<process::Became> exec_setup(const ExecChild& c) {
 
 }  // namespace
 
+namespace {
+
+Result<int> exec_into(const Globals& g, const ExecOptions& o, ContainerDir& dir, const spec::State& st);
+
+// The recorded init has exited, or does within half a second.
+bool init_gone_soon(const spec::State& st) {
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, st.pid, 0)));
+  if (!pidfd || proc_info(st.pid).start_time != st.start_time) return true;
+  pollfd p{pidfd.get(), POLLIN, 0};
+  return ::poll(&p, 1, 500) == 1;
+}
+
+}  // namespace
+
 Result<int> exec(const Globals& g, const ExecOptions& o) {
   // Shared: not into a container that create, start or delete is still working on; the
   // lock is not held while the process runs.
   auto dir = TRY(ContainerDir::open(g.root, o.id, Lock::kShared));
   auto st = TRY(dir.load());
   dir.unlock();
+  auto r = exec_into(g, o, dir, st);
+  // A container that stops meanwhile (killed, deleted) makes a step fail on the way in: its
+  // namespaces go early in its exit, while it still looks alive. Give a dying init a moment
+  // to be gone, and say what happened.
+  if (!r && init_gone_soon(st)) return fail("cannot exec in a stopped container");
+  return r;
+}
+
+namespace {
+
+Result<int> exec_into(const Globals& g, const ExecOptions& o, ContainerDir& dir, const spec::State& st) {
   // As root of the host's user namespace the process moves itself into the container's v1
   // cgroups, taking no global lock (cgroup::join_self). Otherwise the runtime moves it, and
   // the v1 attach lock's grace period is paid while the process is prepared (cgroup.h).
@@ -202,7 +240,12 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
   if (!pidfd || proc_info(st.pid).start_time != st.start_time) {
     return fail("cannot exec in a stopped container");
   }
-  int flags = namespaces_to_join(st.pid);
+  int flags = TRY(namespaces_to_join(st.pid));
+  UniqueFd root_fd;
+  if (!st.rootfs_bind.empty() && !(flags & CLONE_NEWNS)) {
+    root_fd.reset(::open(("/proc/" + std::to_string(st.pid) + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root_fd) return fail_errno("open the container's root");
+  }
   // A pid (and time) namespace applies to children: enter it here, before the clone.
   int for_children = flags & (CLONE_NEWPID | CLONE_NEWTIME);
   // An ordinary user holds no capability over the container's pid namespace until it is in
@@ -263,7 +306,7 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
     dir = ContainerDir();  // the lock must not ride into the container
     cg2.reset();           // nor a directory of the host (CVE-2024-21626)
     std::vector<std::string> join = cgroup::join_files(to_enter);
-    exec_child(ExecChild{&p, self_join ? &join : nullptr, pidfd.get(), flags & ~for_children,
+    exec_child(ExecChild{&p, root_fd.get(), self_join ? &join : nullptr, pidfd.get(), flags & ~for_children,
                          o.preserve_fds, child_end.get(), seccomp ? &*seccomp : nullptr});
   }
   child_end.reset();
@@ -335,5 +378,7 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
   TRY(process::wait_foreground(console.get(), sfd.get(), on_signal));
   return code;
 }
+
+}  // namespace
 
 }  // namespace nsbox::runtime

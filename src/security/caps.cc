@@ -5,9 +5,11 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <optional>
 
 #include "base/fs.h"
+#include "base/log.h"
 
 namespace nsbox::security {
 namespace {
@@ -133,6 +135,32 @@ Result<> drop_kept_admin(const spec::Process& p) {
   cap_free(c);
   if (r < 0) return fail_errno("set capabilities (after the seccomp filter: the profile must allow capset)", e);
   return {};
+}
+
+void drop_unavailable(spec::Capabilities& caps) {
+  std::vector<std::string> left_out = caps.unknown;
+  std::vector<int> gone;
+  for (int c = 0; c < 64; ++c) {
+    bool available = c <= last_cap() && prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1;
+    if (available) continue;
+    bool asked = false;
+    for (auto* set : {&caps.bounding, &caps.effective, &caps.inheritable, &caps.permitted, &caps.ambient}) {
+      asked = std::erase(*set, c) > 0 || asked;
+    }
+    if (asked) gone.push_back(c);
+  }
+  for (int c : gone) {
+    char* name = cap_to_name(static_cast<cap_value_t>(c));
+    std::string upper = name != nullptr ? name : std::to_string(c);
+    cap_free(name);
+    for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    left_out.push_back(upper);
+  }
+  caps.unknown.clear();
+  if (left_out.empty()) return;
+  std::string list;
+  for (const auto& n : left_out) list += (list.empty() ? "" : " ") + n;
+  log::warn("ignoring unknown or unavailable capabilities: [" + list + "]");
 }
 
 bool in_user_namespace() {

@@ -17,6 +17,12 @@ Result<> drop_kept_admin(const spec::Process& p);
 // The process keeps CAP_SYS_ADMIN in its effective set after switch_user anyway.
 bool ends_with_admin(const spec::Process& p);
 
+// The sets as they can be granted: names this build does not know (caps.unknown),
+// capabilities this kernel lacks (above cap_last_cap) and those the runtime's own bounding
+// set lacks (no CAP_SYS_RESOURCE in some sandboxes) are left out, and one warning names
+// them all, in runc's words: runtime-spec 1.1 asks runtimes to warn, not to fail.
+void drop_unavailable(spec::Capabilities& caps);
+
 // The calling process lives in a user namespace other than the initial one (its uid_map
 // is not the identity map of all ids).
 bool in_user_namespace();

@@ -82,6 +82,9 @@ struct User {
 
 struct Capabilities {
   std::vector<int> bounding, effective, inheritable, permitted, ambient;
+  // Names this build does not know (a capability of a newer kernel, say): skipped with a
+  // warning, as runtime-spec 1.1 asks (security::drop_unavailable).
+  std::vector<std::string> unknown;
 };
 
 struct Process {
@@ -175,6 +178,8 @@ struct Config {
   Hooks hooks;
   Linux linux;
 
+  // "<bundle>/config.json: <path>": how an error names the field it comes from.
+  std::string field(const std::string& path) const { return bundle + "/config.json: " + path; }
   const Namespace* find_ns(NsKind k) const;
   bool new_ns(NsKind k) const {
     auto* n = find_ns(k);

@@ -28,7 +28,9 @@ std::string default_spec(bool rootless, unsigned uid, unsigned gid) {
     if (!opts.empty()) m["options"] = opts;
     mounts.push_back(m);
   };
-  mount("/proc", "proc", "proc", json::array());
+  // runc's spec gives /proc no options; nothing is ever run, made setuid or a device node
+  // there, so nsbox's default says so (and readonlyPaths below /proc keep it).
+  mount("/proc", "proc", "proc", {"nosuid", "noexec", "nodev"});
   mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"});
   if (rootless) {
     mount("/dev/pts", "devpts", "devpts",

@@ -331,12 +331,27 @@ test_config_rlimit_soft_above_hard() {
     '.process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": 2048, "hard": 1024}]'
 }
 
-test_config_unknown_capability() {
-  local b n
-  b=$(make_bundle probe true)
-  n=$(jq '.process.capabilities.bounding | length' "$b/config.json")
-  config_error capfoo "process.capabilities.bounding[$n]: unknown capability \"CAP_FOO\"" \
-    '.process.capabilities.bounding += ["CAP_FOO"]'
+# runtime-spec 1.1: a capability that cannot be granted (unknown to this build, or missing
+# from the runtime's own bounding set) is warned about and left out, as runc does.
+test_config_unknown_capability_is_a_warning() {
+  local b err
+  b=$(make_bundle probe sh -c 'grep CapBnd /proc/self/status')
+  edit_config "$b" '.process.capabilities.bounding += ["CAP_FOO", "CAP_NEWER_THAN_THIS_KERNEL"]
+    | .process.capabilities.effective += ["CAP_FOO"]'
+  run_ok capfoo "$b"
+  err=$(cat "$TEST_TMP/capfoo.err")
+  assert_contains "$err" "warning: ignoring unknown or unavailable capabilities: [CAP_FOO CAP_NEWER_THAN_THIS_KERNEL]" "the warning"
+  assert_eq "$(printf '%s\n' "$err" | wc -l)" 1 "one warning line"
+  assert_contains "$OUT" "CapBnd:" "the container ran"
+  # exec --cap likewise.
+  edit_config "$b" '.process.args = ["sleep", "30"]'
+  nsbox run -d --bundle "$b" "$(cid capx)" 2>/dev/null || fail "run -d"
+  err=$(nsbox exec --cap CAP_BOGUS "$(cid capx)" true 2>&1 >/dev/null) || fail "exec --cap CAP_BOGUS failed: $err"
+  assert_contains "$err" "ignoring unknown or unavailable capabilities: [" "exec --cap warning"
+  assert_contains "$err" " CAP_BOGUS]" "exec --cap warning names the capability"
+  nsbox delete --force "$(cid capx)"
+  assert_no_leftovers "$(cid capfoo)"
+  assert_no_leftovers "$(cid capx)"
 }
 
 test_config_relative_mount_destination() {

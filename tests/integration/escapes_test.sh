@@ -242,7 +242,9 @@ ls -a ../../../../../../../../../../../../run ../../../../../../../../../../../.
 esc_check_cwd() {
   local what=$1 rc=$2 out=$3 cwd=$4
   assert_not_contains "$out" "$MARKER_NAME" "CVE-2024-21626: host /run seen through .. with $what"
-  assert_not_contains "$out" "$TEST_TMP" "CVE-2024-21626: host path in the output of $what"
+  # (An error names the bundle's config.json, which is under $TEST_TMP: that is not a leak.)
+  assert_not_contains "$(printf '%s' "$out" | sed "s|$TEST_TMP/[^ ]*/config.json: ||g")" "$TEST_TMP" \
+    "CVE-2024-21626: host path in the output of $what"
   assert_not_contains "$out" "/sys/fs/cgroup" "CVE-2024-21626: cgroup directory as cwd with $what"
   if [ "$rc" -eq 0 ]; then
     assert_contains "$out" CWD-REACHABLE "$what: the cwd is not the directory getcwd names (output [$out])"

@@ -87,11 +87,19 @@ test_hooks_order_state_args_env_and_namespaces() {
     assert_eq "$(jq -r .id <<<"$st")" "$id" "state.id given to $h"
     assert_eq "$(jq -r .bundle <<<"$st")" "$bundle" "state.bundle given to $h"
     assert_eq "$(jq -r .ociVersion <<<"$st")" "$(jq -r .ociVersion "$b/config.json")" "state.ociVersion given to $h"
-    if [ "$h" != poststop ]; then
-      assert_eq "$(jq -r .pid <<<"$st")" "$pid" "state.pid given to $h"
-    fi
+    case $h in
+      poststop) ;;
+      # Run in the container: the pid as the container sees it (runc's), here pid 1 of its
+      # own pid namespace.
+      createContainer | startContainer) assert_eq "$(jq -r .pid <<<"$st")" 1 "state.pid given to $h" ;;
+      *) assert_eq "$(jq -r .pid <<<"$st")" "$pid" "state.pid given to $h" ;;
+    esac
   done
-  assert_eq "$(jq -r .status <<<"$(hook_state createRuntime)")" creating "state.status given to createRuntime"
+  # The statuses runc gives: creating until the container waits for start, created then.
+  for h in prestart1 prestart2 createRuntime createContainer; do
+    assert_eq "$(jq -r .status <<<"$(hook_state $h)")" creating "state.status given to $h"
+  done
+  assert_eq "$(jq -r .status <<<"$(hook_state startContainer)")" created "state.status given to startContainer"
   assert_eq "$(jq -r .status <<<"$(hook_state poststart)")" running "state.status given to poststart"
   assert_eq "$(jq -r .status <<<"$(hook_state poststop)")" stopped "state.status given to poststop"
 

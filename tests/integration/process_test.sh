@@ -28,11 +28,37 @@ test_args_env_cwd() {
   run_ok args "$b"
   assert_contains "$OUT" "args=[zero|one two|]" "positional args"
   assert_contains "$OUT" "pwd=/etc" "cwd"
-  local env
+  local env home
   env=$(printf '%s\n' "$OUT" | grep -E '^[A-Z]+=' | sort)
-  assert_eq "$env" "$(printf '%s\n' EMPTY= EQ=a=b 'FOO=foo value' PATH=/bin:/usr/bin)" "environment of the container process"
+  # No HOME in process.env: root's home from the container's /etc/passwd, as runc sets it.
+  home=$(awk -F: '$3 == 0 { print $6; exit }' "$(shared_rootfs)/etc/passwd" 2>/dev/null)
+  assert_eq "$env" "$(printf '%s\n' EMPTY= EQ=a=b 'FOO=foo value' "HOME=${home:-/}" PATH=/bin:/usr/bin | sort)" "environment of the container process"
   assert_contains "$OUT" "sh|-c|" "argv of pid 1"
   assert_contains "$OUT" "|zero|one two||" "argv of pid 1"
+}
+
+test_home_from_the_containers_passwd() {
+  local b root
+  root=$TEST_TMP/rootfs
+  cp -a "$(shared_rootfs)" "$root"
+  printf 'root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:www:/var/www:/bin/sh\n' >"$root/etc/passwd"
+  b=$(make_bundle b sh -c 'echo "home=$HOME"')
+  edit_config "$b" '.root.path = $r | .process.env = ["PATH=/bin:/usr/bin"] | .process.user = {uid: 33, gid: 33}' --arg r "$root"
+  run_ok www "$b"
+  assert_eq "$OUT" "home=/var/www" "HOME of uid 33"
+  edit_config "$b" '.process.user = {uid: 4242, gid: 4242}'
+  run_ok nobody "$b"
+  assert_eq "$OUT" "home=/" "HOME of a uid the container's passwd lacks"
+  edit_config "$b" '.process.env += ["HOME=/given"]'
+  run_ok given "$b"
+  assert_eq "$OUT" "home=/given" "a HOME of the spec's own"
+  # exec does the same, for the exec'd process's user.
+  edit_config "$b" '.process.env = ["PATH=/bin:/usr/bin"] | .process.user = {uid: 0, gid: 0} | .process.args = ["sleep", "30"]'
+  nsbox run -d --bundle "$b" "$(cid ex)" || fail "run -d"
+  assert_eq "$(nsbox exec --user 33 "$(cid ex)" sh -c 'echo $HOME')" /var/www "HOME of exec --user 33"
+  assert_eq "$(nsbox exec "$(cid ex)" sh -c 'echo $HOME')" /root "HOME of exec as root"
+  nsbox delete --force "$(cid ex)"
+  assert_no_leftovers "$(cid ex)"
 }
 
 test_args_path_lookup_and_absolute() {

@@ -89,6 +89,7 @@ TEST(DefaultSpec, ParsesWithTheRuncDefaults) {
                                              "/sys/fs/cgroup"}));
   ASSERT_EQ(c->mounts.size(), 7u);
   EXPECT_EQ(c->mounts[0].type, "proc");
+  EXPECT_EQ(c->mounts[0].flags, static_cast<unsigned long>(MS_NOSUID | MS_NOEXEC | MS_NODEV));
   EXPECT_EQ(c->mounts[1].type, "tmpfs");
   EXPECT_EQ(c->mounts[1].flags, static_cast<unsigned long>(MS_NOSUID | MS_STRICTATIME));
   EXPECT_EQ(c->mounts[1].data, "mode=755,size=65536k");

@@ -1,4 +1,5 @@
 #include "process/exec_path.h"
+#include "process/home.h"
 
 #include <cerrno>
 #include <cstring>
@@ -132,6 +133,27 @@ TEST_F(LookPathTest, AbsoluteNotExecutable) {
   auto r = look_path(p("bin1/data"), {});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().what(), "exec: \"" + p("bin1/data") + "\": permission denied");
+}
+
+}  // namespace
+}  // namespace nsbox::process
+
+namespace nsbox::process {
+namespace {
+
+TEST(HomeFromPasswd, TheUidsHomeOrNothing) {
+  std::string passwd =
+      "root:x:0:0:root:/root:/bin/sh\n"
+      "# a comment line\n"
+      "broken line\n"
+      "www:x:33:33:www:/var/www:/usr/sbin/nologin\n"
+      "odd:x:1e3:1:odd:/nope:/bin/sh\n"
+      "last:x:1000:1000::/home/last:/bin/sh";  // no final newline
+  EXPECT_EQ(home_from_passwd(passwd, 0), "/root");
+  EXPECT_EQ(home_from_passwd(passwd, 33), "/var/www");
+  EXPECT_EQ(home_from_passwd(passwd, 1000), "/home/last");
+  EXPECT_EQ(home_from_passwd(passwd, 1), "");
+  EXPECT_EQ(home_from_passwd("", 0), "");
 }
 
 }  // namespace
