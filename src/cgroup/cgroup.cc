@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -250,6 +252,10 @@ Result<> enter(const std::vector<std::string>& dirs, pid_t pid) {
 // malloc, believing itself single-threaded, takes no locks).
 int AttachWarmup::helper(void* arg) {
   auto* self = static_cast<AttachWarmup*>(arg);
+  // A runtime killed meanwhile takes the helper with it: no directory made after a
+  // `delete --force` has looked for them.
+  raw_syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
+  if (raw_syscall(SYS_getppid) != self->parent_) return 1;
   if (self->done_) {
     make_dirs(*self->plan_, self->results_, false);  // (not the cgroup2 ones the constructor made)
     uint64_t one = 1;
@@ -284,6 +290,7 @@ AttachWarmup::AttachWarmup(const std::vector<Hierarchy>& hs, const Plan* make, b
   stack_ = std::make_unique<char[]>(kStack);
   // No exit signal: nothing of ours that waits for children sees it; finish() reaps it.
   // The helper gets a copy of our descriptor table (no CLONE_FILES): ours may close.
+  parent_ = ::getpid();
   pid_ = ::clone(helper, stack_.get() + kStack, CLONE_VM, this);
   if (pid_ < 0) done_.reset();
 }

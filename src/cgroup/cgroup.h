@@ -97,6 +97,7 @@ class AttachWarmup {
   static int helper(void* self);
   std::unique_ptr<char[]> stack_;
   pid_t pid_ = -1;
+  pid_t parent_ = -1;  // the runtime: the helper dies with it
   int procs_fd_ = -1;  // -1: no warming write
   // The helper's side: the plan, one result a directory (0 made, EEXIST there, else errno;
   // -1 not tried), and the eventfd it signals once the directories are done.

@@ -27,6 +27,7 @@
 #include "cgroup/control.h"
 #include "cgroup/members.h"
 #include "net/netns_ahead.h"
+#include "ns/rootfs.h"
 #include "process/spawn.h"
 #include "process/terminal.h"
 #include "runtime/hooks.h"
@@ -64,12 +65,25 @@ Result<std::string> absolute(const std::string& p) {
 int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
 // Signal the recorded container process, refusing if its pid now names another process.
-Result<> signal_init(const spec::State& st, int sig) {
+// A pidfd on the container's init, if the recorded pid still is it: the same start time
+// (pid reuse), and, where the container has cgroups, a member of them (the cgroups, not a
+// pid in a file, say which processes are the container's). Empty otherwise.
+UniqueFd pin_init(const spec::State& st) {
   UniqueFd pidfd(pidfd_open(st.pid));
-  if (!pidfd) return fail_errno("open container process " + std::to_string(st.pid));
-  // The pidfd pins the process: if the start time still matches now, it is ours.
-  if (proc_info(st.pid).start_time != st.start_time) return fail("container not running");
+  if (!pidfd || proc_info(st.pid).start_time != st.start_time) return {};
+  if (!st.cgroup_leaves.empty()) {
+    auto m = cgroup::members(st.cgroup_leaves);
+    if (std::find(m.begin(), m.end(), st.pid) == m.end()) return {};
+  }
+  return pidfd;
+}
+
+// Signal the recorded container process, refusing if its pid now names another process.
+Result<> signal_init(const spec::State& st, int sig) {
+  UniqueFd pidfd = pin_init(st);
+  if (!pidfd) return fail("container not running");
   if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) < 0) {
+    if (errno == ESRCH) return fail("container not running");
     return fail_errno("signal container process");
   }
   return {};
@@ -84,8 +98,8 @@ void thaw(const spec::State& st) {
 
 // SIGKILL the container and wait until its init has exited.
 void kill_and_wait(const spec::State& st) {
-  UniqueFd pidfd(pidfd_open(st.pid));
-  bool ours = pidfd && proc_info(st.pid).start_time == st.start_time;
+  UniqueFd pidfd = pin_init(st);
+  bool ours = static_cast<bool>(pidfd);
   if (ours) ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
   // Without its own pid namespace the container's other processes outlive its init.
   if (!st.own_pid_ns) cgroup::kill_members(st.cgroup_leaves);
@@ -197,9 +211,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
   spec::Config cfg = TRY(spec::load_config(bundle));
   std::string file = bundle + "/config.json";
   if (!cfg.process) return fail(file + ": process: required to create a container");
-  if (cfg.find_ns(NsKind::kMount) == nullptr) {
-    return fail(file + ": linux.namespaces: a mount namespace is required");
-  }
+  if (cfg.process->capabilities) security::drop_unavailable(*cfg.process->capabilities);
   if (cfg.process->terminal && o.console_socket.empty() && !o.foreground) {
     return fail("cannot allocate tty if nsbox will detach without setting console socket");
   }
@@ -285,7 +297,8 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
   cgroup::Plan plan = cgroup::plan(hierarchies, cg_path);
   // What will be made is recorded before it is made: a create killed at any point leaves
   // nothing that `delete --force` cannot find.
-  spec::Footprint footprint{plan.leaves, {}};
+  spec::Footprint footprint;
+  footprint.cgroup_leaves = plan.leaves;
   std::vector<std::string> existing_leaves;
   for (const auto& d : plan.dirs) {
     if (::access(d.path.c_str(), F_OK) < 0) {
@@ -295,6 +308,11 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
     }
   }
   TRY(refuse_busy_cgroup(existing_leaves));
+  if (cfg.find_ns(NsKind::kMount) == nullptr) {
+    // The rootfs is bound in the runtime's own namespace (ns/rootfs.h): delete detaches it.
+    footprint.rootfs_bind = st.rootfs_bind = cfg.root;
+    footprint.rootfs_mount_before = st.rootfs_mount_before = ns::mount_id_at(cfg.root);
+  }
   TRY(dir.save_footprint(footprint));
   st.freezer = cgroup::freezer_file(hierarchies, plan.leaves);
   // As root on a v1 or hybrid host, the container's v1 cgroups are made by a helper while
@@ -479,11 +497,23 @@ Result<> start_container(ContainerDir& dir, const spec::State& st) {
 // in its cgroups (without a pid namespace of its own, or with a pid in the state that is no
 // longer its init: the cgroups say which processes are the container's), the cgroups, the
 // poststop hooks, the record. The record stays while anything is left.
-Result<> remove_container(ContainerDir& dir, const spec::State& st, Status status) {
+Result<> remove_container(ContainerDir& dir, const spec::State& st, Status status, bool force) {
   if (status != Status::kStopped) kill_and_wait(st);
-  if (!cgroup::is_empty(st.cgroup_leaves)) cgroup::kill_members(st.cgroup_leaves);
+  if (!cgroup::is_empty(st.cgroup_leaves)) {
+    // Processes left behind by an init that had no pid namespace of its own are the
+    // container's to kill (runc does so). With a pid namespace there can be none once its
+    // init is gone: the state's pid is not the container's any more; only --force kills.
+    auto left = cgroup::members(st.cgroup_leaves);
+    bool live = std::any_of(left.begin(), left.end(), [](pid_t p) { return proc_info(p).alive; });
+    if (st.own_pid_ns && !force && live) {
+      return fail("cannot delete container \"" + st.id + "\": its cgroup still holds processes, " +
+                  "though the process recorded as its init is gone (delete --force kills them)");
+    }
+    cgroup::kill_members(st.cgroup_leaves);
+  }
   TRY_CTX(cgroup::destroy(st.cgroup_leaves, st.cgroup_created),
           "delete " + st.id + " (its record is kept; delete --force again once the processes are gone)");
+  if (!st.rootfs_bind.empty()) ns::detach_rootfs_bind(st.rootfs_bind, st.rootfs_mount_before);
   run_hooks_warn(st.poststop, "poststop", state_for_hooks(st, Status::kStopped));
   dir.remove();
   return {};
@@ -507,6 +537,7 @@ Result<> remove_unreadable(ContainerDir& dir, const std::string& id) {
   if (!existing.empty() && !cgroup::is_empty(existing)) cgroup::kill_members(existing);
   TRY_CTX(cgroup::destroy(existing, fp.cgroup_new),
           "delete " + id + " (its record is kept; delete --force again once the processes are gone)");
+  if (!fp.rootfs_bind.empty()) ns::detach_rootfs_bind(fp.rootfs_bind, fp.rootfs_mount_before);
   dir.remove();
   return {};
 }
@@ -569,7 +600,7 @@ Result<> remove(const Globals& g, const std::string& id, bool force) {
     return fail("cannot delete container \"" + id + "\" that is not stopped: " +
                 spec::status_name(status));
   }
-  return remove_container(dir, st, status);
+  return remove_container(dir, st, status, force);
 }
 
 Result<std::string> state(const Globals& g, const std::string& id) {
@@ -749,7 +780,7 @@ Result<int> run(const Globals& g, const CreateOptions& o, bool detach) {
   auto created = TRY(create_container(g, co, &live));
   UniqueFd console(created.console);
   if (auto r = start_container(live.dir, live.st); !r) {
-    (void)remove_container(live.dir, live.st, Status::kCreated);
+    (void)remove_container(live.dir, live.st, Status::kCreated, true);
     return fail(std::move(r.error()));
   }
   // Other commands may act on the container while it runs (kill, pause, delete --force).
@@ -780,7 +811,7 @@ Result<int> run(const Globals& g, const CreateOptions& o, bool detach) {
   TRY(live.dir.lock(Lock::kExclusive));
   Result<> r;
   if (::faccessat(live.dir.fd(), "state.json", F_OK, 0) == 0) {
-    r = remove_container(live.dir, live.st, Status::kStopped);
+    r = remove_container(live.dir, live.st, Status::kStopped, true);
   }
   while (::waitpid(-1, nullptr, WNOHANG) > 0) {
   }

@@ -53,19 +53,24 @@ Result<ContainerDir> ContainerDir::create(const std::string& root, const std::st
   ContainerDir d;
   d.id_ = id;
   d.path_ = root + "/" + id;
-  if (::mkdir(d.path_.c_str(), 0700) < 0) {
-    if (errno == EEXIST) return fail("container with id \"" + id + "\" already exists");
-    return fail_errno("create state directory " + d.path_);
-  }
-  d.fd_.reset(::open(d.path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  // The directory appears under the container's name already locked: made under a name no
+  // id can have (':'), locked, then renamed into place. Another command (a delete --force)
+  // can never find it unlocked and half made.
+  std::string tmp = root + "/" + id + ":creating:" + std::to_string(::getpid());
+  if (::mkdir(tmp.c_str(), 0700) < 0) return fail_errno("create state directory " + tmp);
+  d.fd_.reset(::open(tmp.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!d.fd_) {
     int e = errno;
-    ::rmdir(d.path_.c_str());
-    return fail_errno("open " + d.path_, e);
+    ::rmdir(tmp.c_str());
+    return fail_errno("open " + tmp, e);
   }
-  // Nobody else can hold the lock of a directory just made, unless a second command found
-  // it meanwhile and waits: the first lock is ours.
   ::flock(d.fd_.get(), LOCK_EX);
+  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, d.path_.c_str(), RENAME_NOREPLACE) < 0) {
+    int e = errno;
+    ::rmdir(tmp.c_str());
+    if (e == EEXIST) return fail("container with id \"" + id + "\" already exists");
+    return fail_errno("create state directory " + d.path_, e);
+  }
   return d;
 }
 
