@@ -54,13 +54,15 @@ Result<std::string> read_file(const std::string& path) {
 }
 
 Result<std::string> read_document(int dirfd, const std::string& path, const std::string& shown) {
-  UniqueFd owned;
-  int fd = 0;
-  if (path != "-") {
-    // O_NONBLOCK: opening a FIFO must not wait for a writer.
-    owned.reset(::openat(dirfd, path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-    if (!owned) return fail_errno("open " + shown);
-    fd = owned.get();
+  if (path == "-") return read_document_fd(0, shown);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer.
+  UniqueFd fd(::openat(dirfd, path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) return fail_errno("open " + shown);
+  return read_document_fd(fd.get(), shown);
+}
+
+Result<std::string> read_document_fd(int fd, const std::string& shown) {
+  if (fd != 0) {
     struct stat st{};
     if (::fstat(fd, &st) < 0) return fail_errno("stat " + shown);
     if (!S_ISREG(st.st_mode)) return fail(shown + ": not a regular file");

@@ -16,6 +16,8 @@ Result<std::string> read_file(const std::string& path);
 inline constexpr size_t kMaxDocument = 64 << 20;
 Result<std::string> read_document(int dirfd, const std::string& path, const std::string& shown);
 inline Result<std::string> read_document(const std::string& path) { return read_document(-100, path, path); }
+// The same for a file already open (`fd` 0: standard input, whatever it is).
+Result<std::string> read_document_fd(int fd, const std::string& shown);
 Result<std::string> read_fd(int fd);
 Result<std::string> read_file_at(int dirfd, const std::string& name);
 // Write the whole buffer to an existing file (proc and cgroup files: no O_CREAT, no O_TRUNC).
