@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what is missing, build, and run every test: unit and integration tests on this
-# host (as root), then the cgroup, lifecycle, namespace, exec, seccomp and idmap tests again
+# host (as root), the parser fuzzers for a bounded time (scripts/fuzz.sh), then the cgroup, lifecycle, namespace, exec, seccomp and idmap tests again
 # on a pure cgroup v2 kernel under qemu (tests/vm). NSBOX_SKIP_VM=1 skips the VM stage (it
 # says so).
 # Extra arguments go to ctest.
@@ -12,6 +12,13 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
   podman catatonit containernetworking-plugins docker.io containerd umoci
 "$top/scripts/build.sh"
 (cd "$top/build" && ctest --output-on-failure -j2 "$@")
+# The coverage-guided fuzzers over the config and state parsers, bounded (NSBOX_SKIP_FUZZ=1
+# skips them and says so).
+if [ "${NSBOX_SKIP_FUZZ:-0}" = 1 ]; then
+  echo "test: NSBOX_SKIP_FUZZ=1: the fuzz stage was skipped"
+else
+  FUZZ_SECONDS=${FUZZ_SECONDS:-45} "$top/scripts/fuzz.sh"
+fi
 if [ "${NSBOX_SKIP_VM:-0}" = 1 ]; then
   echo "test: NSBOX_SKIP_VM=1: the cgroup v2 VM stage was skipped"
   exit 0
