@@ -73,6 +73,7 @@ test_ridmap_maps_the_mounts_below_too() {
   b=$(idmap_bundle rid stat -c "%n %u" /r/sub/f /n/sub/f)
   mkdir -p "$TEST_TMP/vol/sub"
   mount -t tmpfs -o mode=755 sub "$TEST_TMP/vol/sub" || fail "mount tmpfs"
+  at_exit "umount -l $TEST_TMP/vol/sub"
   touch "$TEST_TMP/vol/sub/f"
   add_vol "$b" /r '["rbind", "ridmap"]'
   add_vol "$b" /n '["rbind", "idmap"]'
