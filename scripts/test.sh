@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what is missing, build, and run every test: unit and integration tests on this
-# host (as root), the parser fuzzers for a bounded time (scripts/fuzz.sh), then the cgroup, lifecycle, namespace, exec, seccomp and idmap tests again
+# host (as root), the parser fuzzers for a bounded time (scripts/fuzz.sh), then the cgroup,
+# lifecycle, namespace, exec, seccomp and idmap tests again
 # on a pure cgroup v2 kernel under qemu (tests/vm). NSBOX_SKIP_VM=1 skips the VM stage (it
 # says so).
 # Extra arguments go to ctest.

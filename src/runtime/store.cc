@@ -15,7 +15,12 @@ namespace nsbox::runtime {
 Result<> validate_id(const std::string& id) {
   if (id.empty()) return fail("container id must not be empty");
   if (id == "." || id == "..") return fail("invalid container id \"" + id + "\"");
-  if (id.size() > 1024) return fail("container id is too long");
+  // The id names the state directory and the default cgroup ("nsbox-<id>"): both must fit
+  // in a file name (255 bytes).
+  if (id.size() > kMaxIdLength) {
+    return fail("container id is too long (" + std::to_string(id.size()) + " characters; at most " +
+                std::to_string(kMaxIdLength) + ")");
+  }
   for (unsigned char c : id) {
     if (!(std::isalnum(c) || c == '_' || c == '+' || c == '-' || c == '.')) {
       return fail("invalid container id \"" + id +
@@ -56,7 +61,7 @@ Result<ContainerDir> ContainerDir::create(const std::string& root, const std::st
   // The directory appears under the container's name already locked: made under a name no
   // id can have (':'), locked, then renamed into place. Another command (a delete --force)
   // can never find it unlocked and half made.
-  std::string tmp = root + "/" + id + ":creating:" + std::to_string(::getpid());
+  std::string tmp = root + "/creating:" + std::to_string(::getpid());
   if (::mkdir(tmp.c_str(), 0700) < 0) return fail_errno("create state directory " + tmp);
   d.fd_.reset(::open(tmp.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!d.fd_) {

@@ -16,7 +16,8 @@ namespace nsbox::runtime {
 inline constexpr const char* kExecSocket = "exec.sock";
 inline constexpr const char* kExecSocketCreating = "exec.sock.creating";
 
-// Container IDs: letters, digits, '_', '+', '-', '.'; not "." or "..".
+// Container IDs: letters, digits, '_', '+', '-', '.'; not "." or ".."; at most kMaxIdLength.
+inline constexpr size_t kMaxIdLength = 249;
 Result<> validate_id(const std::string& id);
 
 // How a command holds the container's lock: create, start, delete, pause, resume and update
