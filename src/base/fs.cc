@@ -17,7 +17,9 @@
 namespace nsbox::fs {
 namespace {
 
-Result<std::string> read_all(int fd, const std::string& what) {
+// Everything up to end of file, or an error past `limit` bytes (a file that grows while
+// read, standard input without end).
+Result<std::string> read_all(int fd, const std::string& what, size_t limit = SIZE_MAX) {
   std::string out;
   char buf[8192];
   for (;;) {
@@ -28,6 +30,7 @@ Result<std::string> read_all(int fd, const std::string& what) {
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
+    if (out.size() > limit) return fail(what + ": too large (more than " + std::to_string(limit) + " bytes)");
   }
   return out;
 }
@@ -71,20 +74,7 @@ Result<std::string> read_document_fd(int fd, const std::string& shown) {
                   std::to_string(kMaxDocument) + ")");
     }
   }
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail_errno("read " + shown);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    // A file that grows while read, or standard input without end.
-    if (out.size() > kMaxDocument) return fail(shown + ": too large (more than " + std::to_string(kMaxDocument) + " bytes)");
-  }
-  return out;
+  return read_all(fd, shown, kMaxDocument);
 }
 
 Result<std::string> read_fd(int fd) { return read_all(fd, "fd " + std::to_string(fd)); }

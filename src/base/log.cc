@@ -46,20 +46,24 @@ void write_all(int fd, const std::string& s) {
 
 }  // namespace
 
-std::string json_escape(std::string_view s) {
+namespace {
+
+// `s` with control characters escaped, as JSON (\u001b) or as C (\x1b) writes them; in a JSON
+// string the quote and the backslash too.
+std::string escaped(std::string_view s, bool json) {
   std::string out;
   out.reserve(s.size() + 2);
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
+      case '"': out += json ? "\\\"" : "\""; break;
+      case '\\': out += json ? "\\\\" : "\\"; break;
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (c < 0x20) {
+        if (c < 0x20 || (!json && c == 0x7f)) {
           char b[8];
-          snprintf(b, sizeof b, "\\u%04x", c);
+          snprintf(b, sizeof b, json ? "\\u%04x" : "\\x%02x", c);
           out += b;
         } else {
           out += static_cast<char>(c);
@@ -68,6 +72,12 @@ std::string json_escape(std::string_view s) {
   }
   return out;
 }
+
+}  // namespace
+
+std::string json_escape(std::string_view s) { return escaped(s, true); }
+
+std::string one_line(std::string_view s) { return escaped(s, false); }
 
 Result<> configure(const std::string& path, bool json, bool debug) {
   g_json = json;
@@ -79,26 +89,6 @@ Result<> configure(const std::string& path, bool json, bool debug) {
   return {};
 }
 
-std::string one_line(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c < 0x20 || c == 0x7f) {
-      char b[8];
-      snprintf(b, sizeof b, "\\x%02x", c);
-      out += b;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
 
 bool debug_enabled() { return g_debug; }
 

@@ -29,7 +29,8 @@ bool contains(const std::vector<int>& v, int c) {
   return false;
 }
 
-Result<> set_sets(const spec::Capabilities& caps) {
+// The effective, permitted and inheritable sets, with one capset(2).
+Result<> capset(const spec::Capabilities& caps, const char* what) {
   cap_t c = cap_init();
   if (c == nullptr) return fail_errno("cap_init");
   auto add = [&](const std::vector<int>& set, cap_flag_t flag) {
@@ -45,7 +46,12 @@ Result<> set_sets(const spec::Capabilities& caps) {
   int r = cap_set_proc(c);
   int e = errno;
   cap_free(c);
-  if (r < 0) return fail_errno("set capabilities", e);
+  if (r < 0) return fail_errno(what, e);
+  return {};
+}
+
+Result<> set_sets(const spec::Capabilities& caps) {
+  TRY(capset(caps, "set capabilities"));
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) {
     return fail_errno("clear ambient capabilities");
   }
@@ -118,23 +124,7 @@ Result<> drop_kept_admin(const spec::Process& p) {
   auto target = final_sets(p);
   if (!target) return {};
   // One capset(2): the only call besides execve that a seccomp profile must allow here.
-  cap_t c = cap_init();
-  if (c == nullptr) return fail_errno("cap_init");
-  auto add = [&](const std::vector<int>& set, cap_flag_t flag) {
-    for (int v : set) {
-      if (v > last_cap()) continue;
-      cap_value_t cv = v;
-      cap_set_flag(c, flag, 1, &cv, CAP_SET);
-    }
-  };
-  add(target->effective, CAP_EFFECTIVE);
-  add(target->permitted, CAP_PERMITTED);
-  add(target->inheritable, CAP_INHERITABLE);
-  int r = cap_set_proc(c);
-  int e = errno;
-  cap_free(c);
-  if (r < 0) return fail_errno("set capabilities (after the seccomp filter: the profile must allow capset)", e);
-  return {};
+  return capset(*target, "set capabilities (after the seccomp filter: the profile must allow capset)");
 }
 
 void drop_unavailable(spec::Capabilities& caps) {

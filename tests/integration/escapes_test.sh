@@ -11,25 +11,8 @@
 
 # --- helpers (not tests) -----------------------------------------------------------------
 
-# esc_tools: build escape_tools.c into $TEST_TMP/escape_tools (static: it runs inside the
-# busybox containers). Sets TOOLS.
-esc_tools() {
-  TOOLS=$TEST_TMP/escape_tools
-  [ -x "$TOOLS" ] && return 0
-  command -v cc >/dev/null || skip "cc is not installed (needed to build tests/integration/escape_tools.c)"
-  cc -O2 -static -Wall -Wextra -o "$TOOLS" "$SRC_DIR/tests/integration/escape_tools.c" 2>"$TEST_TMP/cc.err" ||
-    skip "cannot build escape_tools.c statically (libc.a missing?): $(cat "$TEST_TMP/cc.err")"
-}
-
-# esc_rootfs: a private, writable copy of the busybox rootfs at $TEST_TMP/rootfs holding
-# the tools as /escape_tools. Sets ROOT to its path.
-esc_rootfs() {
-  esc_tools
-  ROOT=$TEST_TMP/rootfs
-  cp -a "$(shared_rootfs)" "$ROOT"
-  cp "$TOOLS" "$ROOT/escape_tools"
-  chmod 755 "$ROOT/escape_tools"
-}
+# esc_rootfs: tools_rootfs (lib.sh) at $TEST_TMP/rootfs. Sets ROOT.
+esc_rootfs() { tools_rootfs "$TEST_TMP/rootfs"; }
 
 # esc_script NAME SCRIPT: a bundle running `sh -c SCRIPT` (SCRIPT may span lines).
 esc_script() {

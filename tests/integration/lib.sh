@@ -26,6 +26,27 @@ shared_rootfs() {
   echo "$rootfs"
 }
 
+# escape_tools: build tests/integration/escape_tools.c (the attacker's programs of the escape
+# and security tests) into $TEST_TMP/escape_tools, static: it runs inside the busybox
+# containers. Sets TOOLS; skips the test where no static C toolchain is there.
+escape_tools() {
+  TOOLS=$TEST_TMP/escape_tools
+  [ -x "$TOOLS" ] && return 0
+  command -v cc >/dev/null || skip "cc is not installed (needed to build tests/integration/escape_tools.c)"
+  cc -O2 -static -Wall -Wextra -o "$TOOLS" "$SRC_DIR/tests/integration/escape_tools.c" 2>"$TEST_TMP/cc.err" ||
+    skip "cannot build escape_tools.c statically (libc.a missing?): $(cat "$TEST_TMP/cc.err")"
+}
+
+# tools_rootfs DIR: a private, writable copy of the busybox rootfs at DIR holding the tools
+# as /escape_tools. Sets ROOT to DIR.
+tools_rootfs() {
+  escape_tools
+  ROOT=$1
+  cp -a "$(shared_rootfs)" "$ROOT"
+  cp "$TOOLS" "$ROOT/escape_tools"
+  chmod 755 "$ROOT/escape_tools"
+}
+
 # nsbox with this test's private state root.
 nsbox() { "$NSBOX" --root "$TEST_ROOT" "$@"; }
 

@@ -13,25 +13,8 @@
 
 # --- helpers (not tests) -----------------------------------------------------------------
 
-# sec_tools: build escape_tools.c into $TEST_TMP/escape_tools (static: it runs inside the
-# busybox containers). Sets TOOLS.
-sec_tools() {
-  TOOLS=$TEST_TMP/escape_tools
-  [ -x "$TOOLS" ] && return 0
-  command -v cc >/dev/null || skip "cc is not installed (needed to build tests/integration/escape_tools.c)"
-  cc -O2 -static -Wall -Wextra -o "$TOOLS" "$SRC_DIR/tests/integration/escape_tools.c" 2>"$TEST_TMP/cc.err" ||
-    skip "cannot build escape_tools.c statically (libc.a missing?): $(cat "$TEST_TMP/cc.err")"
-}
-
-# sec_rootfs NAME: a private, writable copy of the busybox rootfs at $TEST_TMP/NAME holding
-# the tools as /escape_tools. Sets ROOT to its path.
-sec_rootfs() {
-  sec_tools
-  ROOT=$TEST_TMP/$1
-  cp -a "$(shared_rootfs)" "$ROOT"
-  cp "$TOOLS" "$ROOT/escape_tools"
-  chmod 755 "$ROOT/escape_tools"
-}
+# sec_rootfs NAME: tools_rootfs (lib.sh) at $TEST_TMP/NAME. Sets ROOT.
+sec_rootfs() { tools_rootfs "$TEST_TMP/$1"; }
 
 # sec_bundle NAME ROOT SCRIPT: a bundle running `sh -c SCRIPT` on the rootfs ROOT (writable).
 sec_bundle() {
@@ -917,7 +900,7 @@ SEC_DEV_BIND='.mounts |= map(if .destination == "/dev" then {destination: "/dev"
 # either runs or fails with a one-line error.
 test_hostile_links_never_reach_host() {
   local style
-  sec_tools
+  escape_tools
   mkdir -p "$TEST_TMP/canary"
   chmod 0700 "$TEST_TMP/canary"
   mkdir -p "$TEST_TMP/vol"
