@@ -25,7 +25,7 @@ if [ "${NSBOX_SKIP_VM:-0}" = 1 ]; then
   exit 0
 fi
 vm_stage() {
-  NSBOX=$top/build/nsbox NSBOX_VM_TESTS="cgroups_test.sh lifecycle_test.sh namespaces_test.sh exec_test.sh seccomp_test.sh idmap_test.sh" \
+  NSBOX=$top/build/nsbox NSBOX_VM_TESTS="cgroups_test.sh lifecycle_test.sh namespaces_test.sh exec_test.sh seccomp_test.sh idmap_test.sh security_test.sh" \
     VM_TIMEOUT=${VM_TIMEOUT:-900} NSBOX_VM_TEST_TIMEOUT=${NSBOX_VM_TEST_TIMEOUT:-120} \
     "$top/tests/vm/run.sh"
 }

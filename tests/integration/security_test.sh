@@ -627,8 +627,9 @@ sec_busy_cgroup() {
   at_exit "sec_cgroup_kill '$1'"
   while read -r mp; do
     mkdir "$mp$1" || fail "mkdir $mp$1"
-    # A new v1 cpuset has no cpus or memory nodes until given its parent's.
-    if [ -e "$mp$1/cpuset.cpus" ]; then
+    # A new v1 cpuset has no cpus or memory nodes until given its parent's (v2 has no
+    # cpuset.cpus in its root and needs none).
+    if [ -e "$mp$1/cpuset.cpus" ] && [ -e "$mp/cpuset.cpus" ]; then
       cat "$mp/cpuset.cpus" >"$mp$1/cpuset.cpus"
       cat "$mp/cpuset.mems" >"$mp$1/cpuset.mems"
     fi

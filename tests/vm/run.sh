@@ -42,7 +42,9 @@ MODULES="virtio_pci virtio_blk ${NSBOX_VM_MODULES-overlay veth}"
 VM_MEM=${VM_MEM:-2048}
 VM_SMP=${VM_SMP:-2}
 VM_ACCEL=${VM_ACCEL:-tcg}
-HOST_TOOLS="flock ipcs ipcrm pgrep pkill findmnt timeout ${NSBOX_VM_EXTRA_TOOLS:-}"
+# GNU find, setsid and sleep: the security tests use find -printf, setsid -w and a copy of
+# sleep under another name (a busybox applet cannot be renamed).
+HOST_TOOLS="flock ipcs ipcrm pgrep pkill findmnt timeout find setsid sleep ${NSBOX_VM_EXTRA_TOOLS:-}"
 if [ -z "${NSBOX_VM_TESTS:-}" ]; then
   NSBOX_VM_TESTS=lifecycle_test.sh
   [ -f "$SRC/tests/integration/cgroups_test.sh" ] && NSBOX_VM_TESTS="cgroups_test.sh $NSBOX_VM_TESTS"
