@@ -406,3 +406,198 @@ test_delete_force_of_a_container_that_never_saved_state() {
   [ ! -e "$TEST_ROOT/$(cid half)" ] || fail "its directory is still there"
   nsbox delete --force "$(cid never-made)" || fail "delete --force of an unknown id failed"
 }
+
+# --- bad input: one line naming the file or flag, exit 1, nothing left ---------------------
+
+# bad_input TEXT ID CMD...: CMD exits 1 with exactly one line, "nsbox: ...TEXT...", on
+# stderr, and nothing is left of container ID (no state directory, cgroup or process).
+bad_input() {
+  local want=$1 id=$2
+  shift 2
+  must_fail "$want" "$@"
+  assert_eq "$(printf '%s\n' "$ERR" | wc -l)" 1 "lines of the error of: $* [$ERR]"
+  assert_no_leftovers "$id"
+}
+
+# root_is_empty DESC: no container (nor anything else) was written to the state root.
+root_is_empty() {
+  [ -z "$(ls -A "$TEST_ROOT" 2>/dev/null)" ] || fail "$1: the state root holds $(ls -A "$TEST_ROOT")"
+}
+
+# The config is read only from a regular file: /dev/zero (endless) or a FIFO (no writer)
+# would otherwise hang the runtime. timeout turns a hang into exit 124, a failure here.
+test_config_json_not_a_regular_file() {
+  local b id verb
+  b=$(make_bundle b true)
+  id=$(cid notreg)
+  mv "$b/config.json" "$b/config.real"
+  ln -s /dev/zero "$b/config.json"
+  for verb in create run; do
+    bad_input "$(abs "$b")/config.json: not a regular file" "$id" \
+      timeout 20 "$NSBOX" --root "$TEST_ROOT" "$verb" --bundle "$b" "$id"
+  done
+  rm "$b/config.json"
+  mkfifo "$b/config.json"
+  for verb in create run; do
+    bad_input "$(abs "$b")/config.json: not a regular file" "$id" \
+      timeout 20 "$NSBOX" --root "$TEST_ROOT" "$verb" --bundle "$b" "$id"
+  done
+  root_is_empty "after configs that are not regular files"
+  assert_no_host_mounts
+}
+
+# Numbers beyond what a double or a 64-bit integer holds are an error, not infinity or a
+# wrapped value.
+test_config_number_overflow() {
+  local b id digits
+  b=$(make_bundle b true)
+  id=$(cid big)
+  sed -i 's/"uid": 0,/"uid": 1e400,/' "$b/config.json"
+  grep -q '"uid": 1e400,' "$b/config.json" || fail "sed wrote no 1e400 into config.json"
+  bad_input "$(abs "$b")/config.json: invalid JSON: number overflow" "$id" nsbox create --bundle "$b" "$id"
+  digits=$(printf '9%.0s' $(seq 400))
+  sed -i "s/\"uid\": 1e400,/\"uid\": $digits,/" "$b/config.json"
+  grep -q "\"uid\": $digits," "$b/config.json" || fail "sed wrote no 400-digit uid into config.json"
+  bad_input "$(abs "$b")/config.json: invalid JSON: number overflow" "$id" nsbox create --bundle "$b" "$id"
+  bad_input "$(abs "$b")/config.json: invalid JSON: number overflow" "$id" nsbox run --bundle "$b" "$id"
+  root_is_empty "after configs with numbers out of range"
+}
+
+# memory_limit_file ID: the memory limit file of container ID's cgroup (v1 or v2), or nothing.
+memory_limit_file() {
+  find /sys/fs/cgroup -maxdepth 7 \( -path "*/nsbox-$1/memory.max" -o -path "*/nsbox-$1/memory.limit_in_bytes" \) \
+    2>/dev/null | head -1
+}
+
+test_update_number_overflow_leaves_container_alone() {
+  local b id pid f before rc
+  b=$(make_bundle b sleep 1000)
+  id=$(cid upd)
+  nsbox run -d --bundle "$b" "$id" </dev/null >/dev/null 2>"$TEST_TMP/start.err" || fail "run -d failed: $(cat "$TEST_TMP/start.err")"
+  pid=$(nsbox state "$id" | jq -r .pid)
+  f=$(memory_limit_file "$id")
+  [ -z "$f" ] || before=$(cat "$f")
+  rc=0
+  echo '{"memory":{"limit":1e400}}' | nsbox update --resources - "$id" >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
+  ERR=$(cat "$TEST_TMP/err")
+  assert_eq "$rc" 1 "exit status of update with limit 1e400 [$ERR]"
+  assert_contains "$ERR" "invalid JSON: number overflow" "error of update with limit 1e400"
+  assert_eq "$(printf '%s\n' "$ERR" | wc -l)" 1 "lines of the error of update [$ERR]"
+  assert_eq "$(status_of "$id")" running "status after the refused update"
+  assert_eq "$(nsbox state "$id" | jq -r .pid)" "$pid" "pid after the refused update"
+  if [ -n "$f" ]; then
+    assert_eq "$(cat "$f")" "$before" "memory limit after the refused update"
+    # The file is the one update writes: a valid limit lands there.
+    echo '{"memory":{"limit":67108864}}' | nsbox update --resources - "$id" || fail "update with a valid limit failed"
+    assert_eq "$(cat "$f")" 67108864 "memory limit after a valid update"
+  else
+    echo "note: no memory controller for the container; its limit is not compared"
+  fi
+  nsbox delete --force "$id"
+  assert_no_leftovers "$id"
+}
+
+# 100000 nested arrays: a parse error, not a stack overflow (exit 139).
+test_config_nested_too_deep() {
+  local b id text open close
+  b=$(make_bundle b true)
+  id=$(cid deep)
+  edit_config "$b" '.process.nested = "NESTED-HERE"'
+  printf -v open '%100000s' ''
+  open=${open// /[}
+  close=${open//[/]}
+  text=$(cat "$b/config.json")
+  printf '%s\n' "${text/\"NESTED-HERE\"/$open$close}" >"$b/config.json"
+  grep -q "\"nested\": \[\[\[\[" "$b/config.json" || fail "no nested arrays written under process"
+  [ "$(tr -cd '[' <"$b/config.json" | wc -c)" -ge 100000 ] || fail "fewer than 100000 [ in config.json"
+  bad_input "$(abs "$b")/config.json: invalid JSON: nested deeper than 256 levels" "$id" nsbox create --bundle "$b" "$id"
+  bad_input "$(abs "$b")/config.json: invalid JSON: nested deeper than 256 levels" "$id" nsbox run --bundle "$b" "$id"
+  root_is_empty "after a config nested too deep"
+}
+
+test_exec_bad_cwd_and_user() {
+  local b id
+  b=$(make_bundle b sleep 1000)
+  id=$(cid execbad)
+  nsbox run -d --bundle "$b" "$id" </dev/null >/dev/null 2>"$TEST_TMP/start.err" || fail "run -d failed: $(cat "$TEST_TMP/start.err")"
+  must_fail "--cwd" nsbox exec --cwd relative/path "$id" true
+  assert_eq "$(printf '%s\n' "$ERR" | wc -l)" 1 "lines of the error of exec --cwd relative/path [$ERR]"
+  assert_contains "$ERR" "relative/path" "error of exec --cwd relative/path"
+  must_fail "--user" nsbox exec --user 99999999999 "$id" true
+  assert_eq "$(printf '%s\n' "$ERR" | wc -l)" 1 "lines of the error of exec --user 99999999999 [$ERR]"
+  assert_contains "$ERR" "99999999999" "error of exec --user 99999999999"
+  # Nothing of the refused execs runs in the container: only its init.
+  assert_eq "$(nsbox ps --format json "$id" | jq -c .)" "[$(nsbox state "$id" | jq -r .pid)]" \
+    "processes in the container after the refused execs"
+  assert_eq "$(status_of "$id")" running "status after the refused execs"
+  nsbox delete --force "$id"
+  assert_no_leftovers "$id"
+}
+
+test_log_file_that_cannot_be_opened() {
+  local b id d
+  b=$(make_bundle b sleep 1000)
+  id=$(cid logbad)
+  nsbox create --bundle "$b" "$id" </dev/null >/dev/null 2>"$TEST_TMP/start.err" || fail "create failed: $(cat "$TEST_TMP/start.err")"
+  d=/nonexistent-dir-$$
+  [ ! -e "$d" ] || skip "$d exists"
+  must_fail "--log" nsbox --log "$d/x.log" state "$id"
+  assert_contains "$ERR" "$d/x.log" "error of --log $d/x.log"
+  assert_eq "$(printf '%s\n' "$ERR" | wc -l)" 1 "lines of the error of --log [$ERR]"
+  assert_eq "$OUT" "" "stdout of state with a bad --log"
+  [ ! -e "$d" ] || fail "$d was created"
+  nsbox delete --force "$id"
+  assert_no_leftovers "$id"
+}
+
+# An id is shown escaped in errors: a newline in it cannot forge a second line.
+test_id_with_newline_is_one_escaped_line() {
+  local b verb
+  b=$(make_bundle b true)
+  for verb in state delete kill start; do
+    must_fail 'a\nb' nsbox "$verb" $'a\nb'
+    assert_eq "$(printf '%s\n' "$ERR" | wc -l)" 1 "lines of the error of $verb with a newline in the id [$ERR]"
+  done
+  must_fail 'a\nb' nsbox create --bundle "$b" $'a\nb'
+  assert_eq "$(printf '%s\n' "$ERR" | wc -l)" 1 "lines of the error of create with a newline in the id [$ERR]"
+  root_is_empty "after ids with a newline"
+}
+
+# A damaged state file: list shows the container as unknown and warns; state is an error
+# naming the file. (faults_test.sh covers delete --force of it.)
+test_list_with_damaged_state() {
+  local b id other
+  b=$(make_bundle b sleep 1000)
+  id=$(cid damaged)
+  other=$(cid fine)
+  nsbox create --bundle "$b" "$id" </dev/null >/dev/null 2>"$TEST_TMP/start.err" || fail "create failed: $(cat "$TEST_TMP/start.err")"
+  nsbox create --bundle "$b" "$other" </dev/null >/dev/null 2>"$TEST_TMP/start.err" || fail "create failed: $(cat "$TEST_TMP/start.err")"
+  cp "$TEST_ROOT/$id/state.json" "$TEST_TMP/state.json.good"
+  # Whatever happens, the state is put back before the cleanup's delete --force.
+  at_exit "[ ! -d '$TEST_ROOT/$id' ] || cp '$TEST_TMP/state.json.good' '$TEST_ROOT/$id/state.json'"
+  truncate -s 20 "$TEST_ROOT/$id/state.json"
+  out_err nsbox list
+  assert_eq "$RC" 0 "exit status of list with a damaged state [$ERR]"
+  assert_eq "$(echo "$OUT" | awk -v i="$id" '$1 == i {print $3}')" unknown "status of the damaged container in list"
+  assert_eq "$(echo "$OUT" | awk -v i="$other" '$1 == i {print $3}')" created "status of the other container in list"
+  assert_eq "$(printf '%s\n' "$ERR" | wc -l)" 1 "lines on stderr of list [$ERR]"
+  assert_contains "$ERR" "warning" "stderr of list"
+  assert_contains "$ERR" "$TEST_ROOT/$id/state.json" "stderr of list"
+  out_err nsbox list --format json
+  assert_eq "$RC" 0 "exit status of list --format json with a damaged state [$ERR]"
+  assert_eq "$(echo "$OUT" | jq -r --arg i "$id" '.[] | select(.id == $i) | .status')" unknown "status in list --format json"
+  assert_eq "$(echo "$OUT" | jq -r --arg i "$other" '.[] | select(.id == $i) | .status')" created "other in list --format json"
+  assert_eq "$(printf '%s\n' "$ERR" | wc -l)" 1 "lines on stderr of list --format json [$ERR]"
+  out_err nsbox list -q
+  assert_eq "$RC" 0 "exit status of list -q with a damaged state [$ERR]"
+  assert_eq "$OUT" "$(printf '%s\n' "$id" "$other" | sort)" "list -q"
+  must_fail "$TEST_ROOT/$id/state.json" nsbox state "$id"
+  assert_eq "$(printf '%s\n' "$ERR" | wc -l)" 1 "lines of the error of state [$ERR]"
+  assert_eq "$(status_of "$other")" created "state of the other container"
+  # Put back, everything goes as usual.
+  cp "$TEST_TMP/state.json.good" "$TEST_ROOT/$id/state.json"
+  nsbox delete --force "$id"
+  nsbox delete --force "$other"
+  assert_no_leftovers "$id"
+  assert_no_leftovers "$other"
+}

@@ -436,3 +436,170 @@ test_time_namespace_offsets() {
     fail "CLOCK_BOOTTIME inside $boot vs host $host_boot: expected +864000"
   ns_assert_other_ns "$(ns_line ns "$out")" time "time namespace inside vs host"
 }
+
+# ---------------------------------------------------------------------------------------
+# Mount and UTS namespaces joined by path, and namespaces left out of the config
+
+# ns_rootfs_copy: a writable copy of the busybox rootfs in the test directory, holding
+# /nsbox-marker ("rootfs-PID"), so that mounts a container leaves on the host show under
+# $TEST_TMP and what it sees as / can be told from the shared rootfs. Prints its path.
+ns_rootfs_copy() {
+  local r=$TEST_TMP/rootfs
+  if [ ! -d "$r" ]; then
+    cp -a "$(shared_rootfs)" "$r"
+    echo "rootfs-$$" >"$r/nsbox-marker"
+  fi
+  echo "$r"
+}
+
+# ns_private_dir DIR: DIR as a private mount of its own, where a mount namespace file may
+# be bound (the kernel refuses it on a shared mount). Unmounted when the test ends.
+ns_private_dir() {
+  mkdir -p "$1"
+  mount --bind "$1" "$1" || fail "mount --bind $1"
+  at_exit "umount '$1'"
+  mount --make-private "$1" || fail "mount --make-private $1"
+}
+
+# ns_keep NSTYPE FILE [CMD...]: a new NSTYPE namespace (unshare's option name: mount, uts)
+# kept in FILE, made by unshare running CMD (default true) in it; unmounted at the end.
+ns_keep() {
+  local type=$1 file=$2
+  shift 2
+  touch "$file"
+  [ $# -gt 0 ] || set -- true
+  unshare --"$type"="$file" "$@" || skip "unshare cannot keep a $type namespace in $file"
+  at_exit "umount '$file'"
+}
+
+# ns_mounts_below PATH: the host's mount points at or below PATH (empty if none).
+ns_mounts_below() {
+  awk -v p="$1" '$5 == p || index($5, p "/") == 1 {print $5}' /proc/self/mountinfo
+}
+
+# ns_assert_no_mounts_below PATH DESC
+ns_assert_no_mounts_below() {
+  local m
+  m=$(ns_mounts_below "$1")
+  [ -z "$m" ] || fail "$2: mounts left on the host below $1: $m"
+}
+
+test_join_mount_namespace_by_path() {
+  local rootfs dir b id out ino
+  rootfs=$(ns_rootfs_copy)
+  dir=$TEST_TMP/nsfiles
+  ns_private_dir "$dir"
+  ns_keep mount "$dir/mnt" --propagation private true
+  ino=$(stat -L -c %i "$dir/mnt")
+  b=$(make_bundle b /bin/sh -c 'echo "marker $(cat /nsbox-marker)"; echo "ns $(readlink /proc/self/ns/mnt)"; echo "self $$"; echo "procs" /proc/[0-9]*')
+  edit_config "$b" '.root.path = $r | .linux.namespaces |= map(if .type == "mount" then .path = $p else . end)' \
+    --arg r "$rootfs" --arg p "$dir/mnt"
+  id=$(cid mntjoin)
+  run_ok mntjoin "$b"
+  out=$OUT
+  assert_no_leftovers "$id"
+  # Its program came from its rootfs, with its /proc mounted (its own pid namespace).
+  assert_eq "$(ns_line marker "$out")" "rootfs-$$" "/nsbox-marker inside"
+  assert_eq "$(ns_line ns "$out")" "mnt:[$ino]" "mount namespace inside vs the joined one"
+  ns_assert_other_ns "$(ns_line ns "$out")" mnt "joined mount namespace vs host"
+  assert_eq "$(ns_line self "$out")" 1 "pid of the container process"
+  assert_eq "$(ns_line procs "$out")" /proc/1 "processes in the container's /proc"
+  # Its mounts went into the joined namespace, none to the host's.
+  ns_assert_no_mounts_below "$rootfs" "after a run in a joined mount namespace"
+  ns_assert_no_mounts_below "$b" "after a run in a joined mount namespace"
+}
+
+test_no_mount_namespace_uses_the_hosts_with_chroot() {
+  local rootfs b id out host_mnt pid
+  rootfs=$(ns_rootfs_copy)
+  host_mnt=$(readlink /proc/self/ns/mnt)
+  b=$(make_bundle b /bin/sh -c 'echo "marker $(cat /nsbox-marker)"; echo "ns $(readlink /proc/self/ns/mnt)"; echo "root" $(ls /); echo "procs" /proc/[0-9]*')
+  # Every other namespace and the default mounts stay.
+  edit_config "$b" '.root.path = $r | .linux.namespaces |= map(select(.type != "mount"))' --arg r "$rootfs"
+  id=$(cid nomnt)
+  run_ok nomnt "$b"
+  out=$OUT
+  assert_no_leftovers "$id"
+  assert_eq "$(ns_line marker "$out")" "rootfs-$$" "/nsbox-marker inside"
+  assert_eq "$(ns_line ns "$out")" "$host_mnt" "mount namespace inside vs host"
+  assert_eq "$(ns_line root "$out")" "$(cd "$rootfs" && echo *)" "ls / inside vs the rootfs"
+  assert_eq "$(ns_line procs "$out")" /proc/1 "processes in the container's /proc"
+  assert_no_host_mounts
+
+  # Running: its mounts are the host's until delete --force; exec sees its rootfs too.
+  edit_config "$b" '.process.args = ["sleep", "1000"]'
+  id=$(cid nomnt-d)
+  nsbox run -d --bundle "$b" "$id" </dev/null >/dev/null 2>"$TEST_TMP/start.err" || fail "run -d without a mount namespace: $(cat "$TEST_TMP/start.err")"
+  pid=$(ns_pid "$id")
+  assert_eq "$(readlink "/proc/$pid/ns/mnt")" "$host_mnt" "mount namespace of the running container"
+  [ -n "$(ns_mounts_below "$rootfs/proc")" ] || fail "no /proc mounted on the host below $rootfs"
+  assert_eq "$(nsbox exec "$id" cat /nsbox-marker)" "rootfs-$$" "/nsbox-marker seen by exec"
+  assert_eq "$(nsbox exec "$id" readlink /proc/self/ns/mnt)" "$host_mnt" "mount namespace of exec"
+  nsbox delete --force "$id" || fail "delete --force without a mount namespace"
+  assert_no_leftovers "$id"
+  assert_no_host_mounts
+
+  # Stopped on its own, then deleted.
+  id=$(cid nomnt-s)
+  nsbox run -d --bundle "$b" "$id" </dev/null >/dev/null 2>"$TEST_TMP/start.err" || fail "run -d without a mount namespace: $(cat "$TEST_TMP/start.err")"
+  ns_stop "$id"
+  assert_no_host_mounts
+}
+
+test_join_uts_namespace_by_path_sets_its_hostname() {
+  local host_h f ino b id out
+  host_h=$(hostname)
+  ns_at_exit "[ \"\$(hostname)\" = '$host_h' ] || hostname '$host_h'"
+  f=$TEST_TMP/uts
+  ns_keep uts "$f" hostname "before-$$"
+  ino=$(stat -L -c %i "$f")
+  assert_eq "$(nsenter --uts="$f" hostname)" "before-$$" "hostname of the new UTS namespace"
+  b=$(make_bundle b sh -c 'echo "host $(hostname)"; echo "ns $(readlink /proc/self/ns/uts)"')
+  edit_config "$b" '.hostname = "joined-name" | .linux.namespaces |= map(if .type == "uts" then .path = $p else . end)' \
+    --arg p "$f"
+  id=$(cid utsjoin)
+  run_ok utsjoin "$b"
+  out=$OUT
+  assert_no_leftovers "$id"
+  assert_eq "$(ns_line host "$out")" joined-name "hostname inside"
+  assert_eq "$(ns_line ns "$out")" "uts:[$ino]" "UTS namespace inside vs the joined one"
+  assert_eq "$(nsenter --uts="$f" hostname)" joined-name "hostname of the joined namespace afterwards"
+  assert_eq "$(hostname)" "$host_h" "host hostname"
+  ns_assert_no_mounts_below "$b" "after a run in a joined UTS namespace"
+}
+
+# Like runtime-tools' linux_ns_itype: with no namespace in the config the container shares
+# every namespace of the runtime, and nothing of it is left on the host.
+test_no_namespaces_at_all() {
+  local rootfs b id pid out host_h n f
+  host_h=$(hostname)
+  ns_at_exit "[ \"\$(hostname)\" = '$host_h' ] || hostname '$host_h'"
+  rootfs=$(ns_rootfs_copy)
+  b=$(make_bundle b sh -c 'cat /nsbox-marker; for n in cgroup ipc mnt net pid time user uts; do readlink /proc/self/ns/$n; done')
+  edit_config "$b" '.root.path = $r | .linux.namespaces = [] | del(.hostname)' --arg r "$rootfs"
+  id=$(cid nons)
+  run_ok nons "$b"
+  out=$OUT
+  assert_no_leftovers "$id"
+  assert_no_host_mounts
+  [ -e /proc/self/ns/time ] || out=$(printf '%s\n' "$out" | grep -v '^time:')
+  assert_eq "$out" "$(echo "rootfs-$$"; for n in cgroup ipc mnt net pid time user uts; do
+    [ -e "/proc/self/ns/$n" ] && readlink "/proc/self/ns/$n"; done)" "namespaces seen inside vs the runtime's"
+
+  edit_config "$b" '.process.args = ["sleep", "1000"]'
+  id=$(cid nons-d)
+  nsbox run -d --bundle "$b" "$id" </dev/null >/dev/null 2>"$TEST_TMP/start.err" || fail "run -d without namespaces: $(cat "$TEST_TMP/start.err")"
+  pid=$(ns_pid "$id")
+  assert_eq "$(cat "/proc/$pid/root/nsbox-marker")" "rootfs-$$" "root of the container"
+  n=0
+  for f in /proc/self/ns/*; do
+    assert_eq "$(readlink "/proc/$pid/ns/${f##*/}")" "$(readlink "$f")" "${f##*/} namespace of the container vs the runtime's"
+    n=$((n + 1))
+  done
+  [ "$n" -ge 8 ] || fail "only $n namespace files in /proc/self/ns"
+  nsbox delete --force "$id" || fail "delete --force without namespaces"
+  assert_no_leftovers "$id"
+  assert_no_host_mounts
+  [ ! -e "/proc/$pid" ] || grep -q '^State:[[:space:]]*[ZX]' "/proc/$pid/status" || fail "the container's process $pid is still alive"
+  assert_eq "$(hostname)" "$host_h" "host hostname"
+}
