@@ -300,9 +300,9 @@ Result<> apply_network(const std::vector<std::string>& leaves, const spec::Netwo
   return {};
 }
 
-// Device rules that every container gets after the spec's own (runc's allowed devices):
-// mknod of any node, and the nodes the runtime itself creates.
-std::vector<spec::DeviceRule> with_defaults(const std::vector<spec::DeviceRule>& rules) {
+}  // namespace
+
+std::vector<spec::DeviceRule> with_default_devices(const std::vector<spec::DeviceRule>& rules) {
   std::vector<spec::DeviceRule> out = rules;
   auto add = [&](char type, std::optional<int64_t> major, std::optional<int64_t> minor, const char* access) {
     out.push_back({true, type, major, minor, access});
@@ -321,6 +321,8 @@ std::vector<spec::DeviceRule> with_defaults(const std::vector<spec::DeviceRule>&
   add('c', 10, 200, "rwm");  // tun
   return out;
 }
+
+namespace {
 
 std::string v1_rule(const spec::DeviceRule& r) {
   auto num = [](const std::optional<int64_t>& v) { return v ? std::to_string(*v) : std::string("*"); };
@@ -417,7 +419,7 @@ Result<> attach_device_program(const std::string& dir, const std::vector<spec::D
 }
 
 Result<> apply_devices(const std::vector<std::string>& leaves, const std::vector<spec::DeviceRule>& rules) {
-  auto all = with_defaults(rules);
+  auto all = with_default_devices(rules);
   for (const auto& l : leaves) {
     if (!is_v2(l) && has_file(l, "devices.allow")) {
       // One rule a write, on two files opened once.

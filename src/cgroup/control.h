@@ -22,6 +22,10 @@ namespace nsbox::cgroup {
 // the parents' cgroup.subtree_control first. Errors name the spec field and the file.
 Result<> apply(const std::vector<std::string>& leaves, const spec::Resources& r);
 
+// The spec's device rules followed by those every container gets (runc's allowed devices:
+// mknod of any node, and the nodes the runtime itself creates).
+std::vector<spec::DeviceRule> with_default_devices(const std::vector<spec::DeviceRule>& rules);
+
 // Device access rules (plus runc's default allowed devices): the v1 devices controller,
 // or a BPF_CGROUP_DEVICE program on cgroup v2. Set once, at create.
 Result<> apply_device_rules(const std::vector<std::string>& leaves,
