@@ -31,7 +31,7 @@ void print_help() {
       "  --log FILE              also write log messages to FILE\n"
       "  --log-format text|json  format of the log file (default text)\n"
       "  --debug                 log debug messages\n"
-      "  --systemd-cgroup        use the systemd cgroup driver (not supported yet)\n"
+      "  --systemd-cgroup        use the systemd cgroup driver (cgroupsPath \"slice:prefix:name\")\n"
       "  --version, -v           print the version\n"
       "  --help, -h              print this help\n"
       "\n`nsbox help COMMAND` or `nsbox COMMAND --help` prints the help of a command.\n");

@@ -193,8 +193,8 @@ void make_dirs(const Plan& p, std::vector<int>& results, bool v2_only) {
 
 // From the results of make_dir over a plan: the placement, or the first failure with what
 // was made removed.
-Result<Placement> placement_from(const Plan& p, const std::vector<int>& results) {
-  Placement pl;
+Result<Made> made_from(const Plan& p, const std::vector<int>& results) {
+  Made pl;
   for (size_t i = 0; i < p.dirs.size(); ++i) {
     if (results[i] == 0) pl.created.push_back(p.dirs[i].path);
   }
@@ -210,13 +210,13 @@ Result<Placement> placement_from(const Plan& p, const std::vector<int>& results)
 
 }  // namespace
 
-Result<Placement> make(const Plan& p) {
+Result<Made> make(const Plan& p) {
   std::vector<int> results(p.dirs.size(), -1);
   make_dirs(p, results, false);
-  return placement_from(p, results);
+  return made_from(p, results);
 }
 
-Result<Placement> create(const std::vector<Hierarchy>& hs, const std::string& cgroups_path) {
+Result<Made> create(const std::vector<Hierarchy>& hs, const std::string& cgroups_path) {
   return make(plan(hs, cgroups_path));
 }
 
@@ -295,13 +295,13 @@ AttachWarmup::AttachWarmup(const std::vector<Hierarchy>& hs, const Plan* make, b
   if (pid_ < 0) done_.reset();
 }
 
-Result<Placement> AttachWarmup::made() {
+Result<Made> AttachWarmup::made() {
   if (collected_) {
-    if (placement_) return *placement_;
-    return Placement{};
+    if (made_) return *made_;
+    return Made{};
   }
   collected_ = true;
-  if (plan_ == nullptr) return Placement{};
+  if (plan_ == nullptr) return Made{};
   if (done_) {
     uint64_t v = 0;
     while (::read(done_.get(), &v, sizeof v) < 0 && errno == EINTR) {
@@ -309,8 +309,8 @@ Result<Placement> AttachWarmup::made() {
   } else {
     make_dirs(*plan_, results_, false);  // no helper: here
   }
-  auto r = placement_from(*plan_, results_);
-  if (r) placement_ = *r;
+  auto r = made_from(*plan_, results_);
+  if (r) made_ = *r;
   return r;
 }
 

@@ -32,7 +32,7 @@ std::vector<Hierarchy> discover_from(const std::string& proc_cgroup, const std::
 // absolute paths are taken from the hierarchy root, relative ones below our own cgroup.
 std::string container_dir(const Hierarchy& h, const std::string& cgroups_path);
 
-struct Placement {
+struct Made {
   std::vector<std::string> leaves;   // the container's directory in each hierarchy
   std::vector<std::string> created;  // every directory we made, parents first
 };
@@ -52,9 +52,9 @@ struct Plan {
 };
 Plan plan(const std::vector<Hierarchy>& hs, const std::string& cgroups_path);
 // Make a plan's directories. On failure nothing is left.
-Result<Placement> make(const Plan& p);
+Result<Made> make(const Plan& p);
 // Create the container's directories (missing parents too): make(plan(hs, cgroups_path)).
-Result<Placement> create(const std::vector<Hierarchy>& hs, const std::string& cgroups_path);
+Result<Made> create(const std::vector<Hierarchy>& hs, const std::string& cgroups_path);
 // Move `pid` into every directory.
 Result<> enter(const std::vector<std::string>& dirs, pid_t pid);
 
@@ -90,7 +90,7 @@ class AttachWarmup {
   bool active() const { return pid_ > 0; }
   // The plan's directories (made here if no helper runs), once; on failure what was made is
   // removed. Again after that: the same placement, or an empty one after a failure.
-  Result<Placement> made();
+  Result<Made> made();
 
  private:
   static constexpr size_t kStack = 32768;
@@ -105,7 +105,7 @@ class AttachWarmup {
   std::vector<int> results_;
   UniqueFd done_;
   bool collected_ = false;
-  std::optional<Placement> placement_;
+  std::optional<Made> made_;
 };
 // Remove a container's cgroups once its processes are gone: every cgroup below each leaf
 // (its init may have made its own: systemd's init.scope, system.slice...), deepest first,

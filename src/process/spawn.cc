@@ -237,17 +237,19 @@ Result<Spawned> spawn_container(const SpawnOptions& o) {
   UniqueFd parent_end(sp[0]), child_end(sp[1]);
   bool slow = needs_intermediate(cfg);
 
-  bool into_cgroup = !slow && o.cgroup2_fd >= 0;
+  int cgroup_fd = !slow && o.placement != nullptr ? o.placement->clone_into() : -1;
+  bool into_cgroup = cgroup_fd >= 0;
   // A network namespace made ahead (net/netns_ahead.h) is joined by the process instead.
   bool late_netns = !slow && o.netns_ahead && cfg.new_ns(NsKind::kNetwork);
   uint64_t flags = slow ? 0 : clone_flags(cfg) & ~static_cast<uint64_t>(late_netns ? CLONE_NEWNET : 0);
-  pid_t child = clone3_fork(flags, into_cgroup ? o.cgroup2_fd : -1);
+  pid_t child = clone3_fork(flags, cgroup_fd);
   if (child < 0 && into_cgroup) {
     // Kernels before 5.7, or a cgroup the kernel will not clone into: join it by a write.
     into_cgroup = false;
     child = clone3_fork(flags);
   }
   if (child < 0) return fail_errno("clone the container process");
+  if (child > 0 && o.placement != nullptr) o.placement->cloned(into_cgroup);
   if (child == 0) {
     parent_end.reset();
     if (slow) intermediate_main(o, child_end.get());
@@ -285,37 +287,36 @@ Result<Spawned> spawn_container(const SpawnOptions& o) {
     out.is_our_child = true;
     if (cfg.new_ns(NsKind::kUser)) TRY(write_id_maps(child, cfg));
   }
-  std::vector<std::string> to_enter;
-  for (const auto& leaf : o.cgroup_leaves) {
-    if (!(into_cgroup && leaf == o.cgroup2_leaf)) to_enter.push_back(leaf);
-  }
   if (std::any_of(cfg.mounts.begin(), cfg.mounts.end(), [](const spec::Mount& m) { return m.idmap; })) {
     auto mounts = TRY(ns::make_idmapped_mounts(cfg, out.pid, cfg.bundle + "/config.json"));
     for (const auto& im : mounts) {
       TRY(send_fd(sync, Msg::kIdmappedMount, im.tree.get(), std::to_string(im.index)));
     }
   }
-  // The container process starts its setup at once; joining v1 cgroups may wait for an RCU
-  // grace period (cgroup.h), so it runs meanwhile. The process waits for kCgroupsJoined
-  // before anything that needs them: its cgroup namespace and cgroup mounts (init.cc), and
-  // it cannot reach its program before the hooks, which come after this.
-  bool pending = !to_enter.empty();
-  bool self_join = pending && o.self_join_cgroups && !slow;
-  TRY(send_msg(sync, Msg::kGo, pending ? (self_join ? 2 : 1) : 0));
+  // The container process starts its setup at once; its cgroups are made ready meanwhile
+  // (limits written, a systemd unit started, v1 cgroups joined, which may wait for an RCU
+  // grace period: cgroup.h). It waits for its cgroups before anything that needs them: its
+  // cgroup namespace and cgroup mounts (init.cc); it cannot reach its program before the
+  // hooks, which come after this.
+  cgroup::Join join = o.placement != nullptr ? o.placement->join_mode() : cgroup::Join::kNone;
+  TRY(send_msg(sync, Msg::kGo, static_cast<int64_t>(join)));
   // From here on the process is at work and may fail (and exit) at any moment.
   Result<> r;
   if (late_netns) {
     int fd = o.netns_ahead();
     r = fd >= 0 ? send_fd(sync, Msg::kNetns, fd, "") : send_msg(sync, Msg::kNetns);
   }
-  if (r && pending && o.prepare_cgroups) r = o.prepare_cgroups();
-  if (r && pending && self_join) {
-    std::string files;
-    for (const auto& f : cgroup::join_files(to_enter)) files += f + "\n";
-    r = send_msg(sync, Msg::kJoinCgroups, 0, files);
-  } else if (r && pending) {
-    r = cgroup::enter(to_enter, out.pid);
-    if (r) r = send_msg(sync, Msg::kCgroupsJoined);
+  if (r && join != cgroup::Join::kNone) {
+    auto files = o.placement->place(out.pid);
+    if (!files) {
+      r = fail(std::move(files.error()));
+    } else if (join == cgroup::Join::kBySelf) {
+      std::string text;
+      for (const auto& f : *files) text += f + "\n";
+      r = send_msg(sync, Msg::kJoinCgroups, 0, text);
+    } else {
+      r = send_msg(sync, Msg::kCgroupsJoined);
+    }
   }
   if (!r) {
     // The process may have failed its setup meanwhile: its reason comes first.

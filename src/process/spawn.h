@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "base/unique_fd.h"
 #include "cgroup/cgroup.h"
+#include "cgroup/placement.h"
 #include "security/seccomp.h"
 #include "spec/config.h"
 
@@ -28,23 +29,14 @@ struct SpawnOptions {
   std::vector<int> close_in_child;
   std::vector<cgroup::Hierarchy> hierarchies;
   std::vector<std::string> cgroup_leaves;
-  // The process moves itself into its v1 cgroups (cgroup::join_self: no global lock, no
-  // grace period): only where it is single-threaded root of the host's user namespace,
-  // still seeing the host's cgroup mounts at that point, so on the fast path without a user
-  // namespace. Otherwise the runtime moves it.
-  bool self_join_cgroups = false;
+  // How the process gets into its cgroups (cgroup/placement.h): cloned into one, moved by
+  // the runtime, or told to move itself; the limits are written meanwhile. Null: none.
+  cgroup::Placement* placement = nullptr;
   // A new network namespace made ahead for the container (net/netns_ahead.h), which it joins
   // instead of the clone making one; only on the fast path (!needs_intermediate). Called
   // after the clone, it waits for the namespace: its descriptor, or -1 (the process then
   // makes one). The process needs it only when it comes to mount sysfs.
   std::function<int()> netns_ahead;
-  // Makes the cgroups ready to join (the runtime may have left them to this point: created
-  // in a helper meanwhile, limits not yet written). Runs after the clone, before the join.
-  std::function<Result<>()> prepare_cgroups;
-  // The cgroup v2 leaf, opened: the fast path clones straight into it (CLONE_INTO_CGROUP),
-  // so the container never runs a moment outside its limits. -1: none.
-  int cgroup2_fd = -1;
-  std::string cgroup2_leaf;
   // Called once the process is in its cgroups, while it sets itself up (container pid).
   std::function<Result<>(pid_t pid)> while_child_sets_up;
   // Runs the runtime-namespace hooks (prestart, createRuntime) for container pid `pid`;

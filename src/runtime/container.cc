@@ -26,6 +26,7 @@
 #include "cgroup/cgroup.h"
 #include "cgroup/control.h"
 #include "cgroup/members.h"
+#include "cgroup/placement.h"
 #include "net/netns_ahead.h"
 #include "ns/rootfs.h"
 #include "process/spawn.h"
@@ -183,18 +184,6 @@ Result<> relay_notify(int sock, const spec::State& st, const ContainerDir& dir) 
 
 namespace {
 
-// The container's cgroup may exist already (a cgroupsPath an engine made), but it must hold
-// no process: the container's delete kills whatever is in it, and its limits would apply to
-// strangers. runc refuses it the same way. A container that should share its processes'
-// limits with another (a pod) gets a cgroup below the shared one, as Kubernetes does.
-Result<> refuse_busy_cgroup(const std::vector<std::string>& existing_leaves) {
-  if (existing_leaves.empty() || cgroup::is_empty(existing_leaves)) return {};
-  size_t seen = cgroup::members(existing_leaves).size();
-  return fail("container's cgroup is not empty: " +
-              (seen > 0 ? std::to_string(seen) + " process(es) found" : std::string("it holds processes of another pid namespace")) +
-              " in " + existing_leaves.front());
-}
-
 // A container that `run` created: its locked directory and its state, so that start and
 // the final delete need not read them back.
 struct Live {
@@ -202,12 +191,8 @@ struct Live {
   spec::State st;
 };
 
-Result<Created> create_container(const Globals& g, const CreateOptions& o, Live* live) {
-  TRY(validate_id(o.id));
-  if (g.systemd_cgroup) {
-    return fail("--systemd-cgroup: the systemd cgroup driver is not supported by this nsbox version");
-  }
-  std::string bundle = TRY(absolute(o.bundle));
+// config.json, and what the command line asks of it, checked before anything is made.
+Result<spec::Config> load_checked(const std::string& bundle, const CreateOptions& o) {
   spec::Config cfg = TRY(spec::load_config(bundle));
   std::string file = bundle + "/config.json";
   if (!cfg.process) return fail(file + ": process: required to create a container");
@@ -225,26 +210,84 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
                   "]: idmapped mounts need root: only it may set a mapping on the source's file system");
     }
   }
-  if (cfg.linux.cgroups_path.find(':') != std::string::npos) {
-    return fail(file + ": linux.cgroupsPath: \"" + cfg.linux.cgroups_path +
-                "\" is a systemd slice path; the systemd cgroup driver is not supported");
-  }
+  return cfg;
+}
 
-  // Socket activation (systemd's LISTEN_FDS): the listening fds 3.. pass into the container,
-  // which is told they are its own (LISTEN_PID=1), as runc does.
-  int preserve_fds = o.preserve_fds;
-  if (const char* lf = std::getenv("LISTEN_FDS"); lf != nullptr && *lf != '\0') {
-    int n = std::atoi(lf);
-    if (n > 0) {
-      // The listening fds come first; --preserve-fds counts the ones after them (runc).
-      preserve_fds += n;
-      std::erase_if(cfg.process->env, [](const std::string& e) {
-        return e.starts_with("LISTEN_FDS=") || e.starts_with("LISTEN_PID=");
-      });
-      cfg.process->env.push_back("LISTEN_FDS=" + std::to_string(n));
-      cfg.process->env.push_back("LISTEN_PID=1");
-    }
+// Socket activation (systemd's LISTEN_FDS): the listening fds 3.. pass into the container,
+// which is told they are its own (LISTEN_PID=1), as runc does. The descriptors to preserve.
+int socket_activation(spec::Config& cfg, int preserve_fds) {
+  const char* lf = std::getenv("LISTEN_FDS");
+  int n = lf != nullptr ? std::atoi(lf) : 0;
+  if (n <= 0) return preserve_fds;
+  std::erase_if(cfg.process->env, [](const std::string& e) {
+    return e.starts_with("LISTEN_FDS=") || e.starts_with("LISTEN_PID=");
+  });
+  cfg.process->env.push_back("LISTEN_FDS=" + std::to_string(n));
+  cfg.process->env.push_back("LISTEN_PID=1");
+  return preserve_fds + n;  // the listening fds come first; --preserve-fds counts those after
+}
+
+// sd_notify (NOTIFY_SOCKET): the container gets a directory of ours at /run/notify, and
+// `start` passes what arrives at the socket there on to the caller's until READY=1. The
+// caller's socket, or "".
+Result<std::string> notify_socket(spec::Config& cfg, const ContainerDir& dir) {
+  const char* caller = std::getenv("NOTIFY_SOCKET");
+  if (caller == nullptr || *caller == '\0') return std::string();
+  if (::mkdirat(dir.fd(), "notify", 0755) < 0) return fail_errno("create " + dir.path() + "/notify");
+  spec::Mount m;
+  m.destination = "/run/notify";
+  m.source = dir.path() + "/notify";
+  // Read-only: the runtime binds the socket there at `start`, and the container must not be
+  // able to put anything in its place (a link that `start` would follow).
+  m.options = {"bind", "ro", "nosuid", "nodev", "noexec"};
+  cfg.mounts.push_back(TRY(spec::parse_mount_options(m)));
+  std::erase_if(cfg.process->env, [](const std::string& e) { return e.starts_with("NOTIFY_SOCKET="); });
+  cfg.process->env.push_back("NOTIFY_SOCKET=/run/notify/notify.sock");
+  return std::string(caller);
+}
+
+spec::State initial_state(const spec::Config& cfg, const std::string& id, const std::string& bundle,
+                          const std::string& notify) {
+  spec::State st;
+  st.oci_version = cfg.oci_version;
+  st.id = id;
+  st.bundle = bundle;
+  st.rootfs = cfg.root;
+  st.created = now_rfc3339();
+  st.owner = ::geteuid();
+  st.annotations = cfg.annotations;
+  st.own_pid_ns = cfg.new_ns(NsKind::kPid);
+  st.process_json = cfg.process_json;
+  st.seccomp_json = cfg.linux.seccomp_json;
+  st.poststart = cfg.hooks.poststart;
+  st.notify_socket = notify;
+  st.poststop = cfg.hooks.poststop;
+  return st;
+}
+
+// The socket the created container waits on for `start`. Named "creating" until create is
+// done (renamed then): `state` says so meanwhile, and `start` cannot reach a container still
+// being set up.
+Result<UniqueFd> exec_socket(const ContainerDir& dir) {
+  UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!listener) return fail_errno("exec socket");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string sock_path = dir.fd_relative(kExecSocketCreating);
+  std::strncpy(addr.sun_path, sock_path.c_str(), sizeof addr.sun_path - 1);
+  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 ||
+      ::listen(listener.get(), 1) < 0) {
+    return fail_errno("exec socket " + dir.path() + "/" + kExecSocketCreating);
   }
+  return listener;
+}
+
+Result<Created> create_container(const Globals& g, const CreateOptions& o, Live* live) {
+  TRY(validate_id(o.id));
+  std::string bundle = TRY(absolute(o.bundle));
+  spec::Config cfg = TRY(load_checked(bundle, o));
+  std::string file = bundle + "/config.json";
+  int preserve_fds = socket_activation(cfg, o.preserve_fds);
 
   // The container process is cloned by root of the host's user namespace and stays there:
   // it may join its cgroups itself, and its network namespace may be made ahead.
@@ -258,130 +301,44 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
   std::optional<security::SeccompFilter> seccomp;
   if (cfg.linux.seccomp) seccomp.emplace(TRY_CTX(security::SeccompFilter::build(*cfg.linux.seccomp, cfg.linux.seccomp_json, seccomp_cache_dir(g)), file));
 
+  // How the container goes into its cgroups, chosen once (cgroup/placement.h).
+  cgroup::Choice choice;
+  choice.id = o.id;
+  choice.cgroups_path = cfg.linux.cgroups_path;
+  choice.resources = cfg.linux.resources;
+  choice.systemd = g.systemd_cgroup;
+  choice.rootless = rootless();
+  choice.self_join = host_root_clone;
+  choice.limits_needed = cfg.linux.resources.has_limits();
+  choice.annotations = cfg.annotations;
+  if (!g.systemd_cgroup && cfg.linux.cgroups_path.find(':') != std::string::npos) {
+    return fail(file + ": linux.cgroupsPath: \"" + cfg.linux.cgroups_path +
+                "\" is a systemd slice path: it needs --systemd-cgroup");
+  }
+  auto placement = TRY(cgroup::choose(choice));
+
   auto dir = TRY(ContainerDir::create(g.root, o.id));
   Defer drop_dir([&] { dir.remove(); });
+  std::string notify = TRY(notify_socket(cfg, dir));
+  spec::State st = initial_state(cfg, o.id, bundle, notify);
 
-  // sd_notify (NOTIFY_SOCKET): the container gets a socket of ours at /run/notify, and
-  // `start` passes what arrives there on to the caller's socket until READY=1.
-  std::string notify = std::getenv("NOTIFY_SOCKET") != nullptr ? std::getenv("NOTIFY_SOCKET") : "";
-  if (!notify.empty()) {
-    if (::mkdirat(dir.fd(), "notify", 0755) < 0) return fail_errno("create " + dir.path() + "/notify");
-    spec::Mount m;
-    m.destination = "/run/notify";
-    m.source = dir.path() + "/notify";
-    // Read-only: the runtime binds the socket there at `start`, and the container must
-    // not be able to put anything in its place (a link that `start` would follow).
-    m.options = {"bind", "ro", "nosuid", "nodev", "noexec"};
-    cfg.mounts.push_back(TRY(spec::parse_mount_options(m)));
-    std::erase_if(cfg.process->env, [](const std::string& e) { return e.starts_with("NOTIFY_SOCKET="); });
-    cfg.process->env.push_back("NOTIFY_SOCKET=/run/notify/notify.sock");
-  }
-
-  spec::State st;
-  st.oci_version = cfg.oci_version;
-  st.id = o.id;
-  st.bundle = bundle;
-  st.rootfs = cfg.root;
-  st.created = now_rfc3339();
-  st.owner = ::geteuid();
-  st.annotations = cfg.annotations;
-  st.own_pid_ns = cfg.new_ns(NsKind::kPid);
-  st.process_json = cfg.process_json;
-  st.seccomp_json = cfg.linux.seccomp_json;
-  st.poststart = cfg.hooks.poststart;
-  st.notify_socket = notify;
-  st.poststop = cfg.hooks.poststop;
-
-  auto hierarchies = TRY(cgroup::discover());
-  std::string cg_path = cfg.linux.cgroups_path.empty() ? "nsbox-" + o.id : cfg.linux.cgroups_path;
-  cgroup::Plan plan = cgroup::plan(hierarchies, cg_path);
   // What will be made is recorded before it is made: a create killed at any point leaves
   // nothing that `delete --force` cannot find.
   spec::Footprint footprint;
-  footprint.cgroup_leaves = plan.leaves;
-  std::vector<std::string> existing_leaves;
-  for (const auto& d : plan.dirs) {
-    if (::access(d.path.c_str(), F_OK) < 0) {
-      footprint.cgroup_new.push_back(d.path);
-    } else if (std::find(plan.leaves.begin(), plan.leaves.end(), d.path) != plan.leaves.end()) {
-      existing_leaves.push_back(d.path);
-    }
-  }
-  TRY(refuse_busy_cgroup(existing_leaves));
+  TRY(placement->plan(footprint));
   if (cfg.find_ns(NsKind::kMount) == nullptr) {
     // The rootfs is bound in the runtime's own namespace (ns/rootfs.h): delete detaches it.
     footprint.rootfs_bind = st.rootfs_bind = cfg.root;
     footprint.rootfs_mount_before = st.rootfs_mount_before = ns::mount_id_at(cfg.root);
   }
   TRY(dir.save_footprint(footprint));
-  st.freezer = cgroup::freezer_file(hierarchies, plan.leaves);
-  // As root on a v1 or hybrid host, the container's v1 cgroups are made by a helper while
-  // the runtime clones the container (0.4 ms for ten hierarchies), and their limits are
-  // written while the container sets itself up: it joins them only after that, long before
-  // anything of the user's runs. Elsewhere (cgroup v2: CLONE_INTO_CGROUP needs the cgroup
-  // first; rootless: no cgroups may be a fallback) all of it comes first.
-  bool deferred = !rootless() && std::any_of(hierarchies.begin(), hierarchies.end(), [](const auto& h) {
-                    return h.fstype == "cgroup";
-                  });
-  // Where it can (process/spawn.h), the container process joins its v1 cgroups itself,
-  // which takes no global lock (cgroup::join_self); the cgroup2 directory, if any, is then
-  // made first and cloned into. Otherwise the runtime moves it, and the helper pays the
-  // lock's grace period ahead (cgroup::AttachWarmup).
-  bool self_join = deferred && host_root_clone;
-  cgroup::Placement placement;
-  std::optional<cgroup::AttachWarmup> warmup;
-  if (deferred) {
-    placement.leaves = plan.leaves;
-    warmup.emplace(hierarchies, &plan, !self_join);
-  } else if (auto made = cgroup::make(plan); made) {
-    placement = std::move(*made);
-  } else if (rootless() && cfg.linux.cgroups_path.empty() &&
-             (made.error().code() == EACCES || made.error().code() == EPERM ||
-              made.error().code() == EROFS) &&
-             !cfg.linux.resources.has_limits()) {
-    // Rootless engines on cgroup v1 (no delegation) send no cgroupsPath: run without cgroups,
-    // as runc and crun do, rather than fail.
-    log::debug("create " + o.id + ": no cgroups (" + made.error().what() + ")");
-  } else {
-    return fail(std::move(made.error()));
-  }
-  Defer drop_cgroups([&] {
-    if (deferred) {
-      if (auto p = warmup->made()) placement.created = p->created;
-    }
-    (void)cgroup::destroy(placement.leaves, placement.created);
-  });
-  // Limits are in place before the container process joins: it never runs unlimited.
-  // In a user namespace the devices controller refuses every write (it needs CAP_SYS_ADMIN
-  // in the initial namespace), and no new node can be made there anyway: runc and crun skip
-  // device rules for rootless containers as well.
-  auto prepare_cgroups = [&]() -> Result<> {
-    if (deferred) placement = TRY(warmup->made());
-    TRY(cgroup::apply(placement.leaves, cfg.linux.resources));
-    if (!rootless()) TRY(cgroup::apply_device_rules(placement.leaves, cfg.linux.resources.devices));
-    return {};
-  };
-  if (!deferred) {
-    // The v1 attach lock's grace period runs from here while limits are written and the
-    // container is cloned (cgroup.h). Not earlier: the waiting writer holds the cgroup
-    // mutex, which mkdir needs.
-    if (!placement.leaves.empty()) warmup.emplace(hierarchies);
-    TRY(prepare_cgroups());
-  }
+  Defer undo_cgroups([&] { placement->undo(); });
+  TRY(placement->make());
+  st.freezer = placement->freezer();
+  st.systemd_unit = placement->systemd_unit();
+  st.systemd_user = footprint.systemd_user;
 
-  UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!listener) return fail_errno("exec socket");
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  // Named "creating" until the container waits for `start` (renamed at the end of create):
-  // `state` says so meanwhile, and `start` cannot reach a container still being set up.
-  std::string sock_path = dir.fd_relative(kExecSocketCreating);
-  std::strncpy(addr.sun_path, sock_path.c_str(), sizeof addr.sun_path - 1);
-  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 ||
-      ::listen(listener.get(), 1) < 0) {
-    return fail_errno("exec socket " + dir.path() + "/" + kExecSocketCreating);
-  }
-
+  UniqueFd listener = TRY(exec_socket(dir));
   process::SpawnOptions so;
   so.cfg = &cfg;
   so.id = o.id;
@@ -389,35 +346,21 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
   so.no_new_keyring = o.no_new_keyring;
   so.preserve_fds = preserve_fds;
   so.exec_listen_fd = listener.get();
-  if (deferred) so.prepare_cgroups = prepare_cgroups;
-  so.self_join_cgroups = self_join;
+  so.placement = placement.get();
+  so.hierarchies = placement->hierarchies();
+  so.cgroup_leaves = placement->leaves();
+  so.close_in_child = {dir.fd(), placement->clone_into()};
+  if (netns) so.netns_ahead = [&] { return netns->get(); };
   // The state is complete once the process is in its cgroups: saved while it sets itself up
   // (on failure the whole directory goes).
   so.while_child_sets_up = [&](pid_t pid) -> Result<> {
-    st.cgroup_leaves = placement.leaves;
-    st.cgroup_created = placement.created;
+    st.cgroup_leaves = placement->leaves();
+    st.cgroup_created = placement->created();
     st.pid = pid;
     st.start_time = proc_info(pid).start_time;
     TRY_CTX(dir.save(st), "save state");
     return {};
   };
-  if (netns) so.netns_ahead = [&] { return netns->get(); };
-  UniqueFd cgroup2_fd;
-  for (size_t i = 0; i < placement.leaves.size(); ++i) {
-    // CLONE_INTO_CGROUP takes the cgroup mutex, which a warming writer holds: where one
-    // runs (a v1 host), the v2 leaf is joined by a write after the clone like the others.
-    // (The leaves are in the hierarchies' order: no statfs, which would contend with the
-    // helper's mkdirs for the cgroup file systems' locks.)
-    if (hierarchies[i].fstype == "cgroup2" && (self_join || (!deferred && !(warmup && warmup->active())))) {
-      const std::string& leaf = placement.leaves[i];
-      cgroup2_fd.reset(::open(leaf.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      so.cgroup2_fd = cgroup2_fd.get();
-      so.cgroup2_leaf = leaf;
-    }
-  }
-  so.close_in_child = {dir.fd(), cgroup2_fd.get()};
-  so.hierarchies = hierarchies;
-  so.cgroup_leaves = placement.leaves;
   so.on_mounts_ready = [&](pid_t pid) -> Result<std::string> {
     st.pid = pid;
     std::string creating = state_for_hooks(st, Status::kCreating);
@@ -432,7 +375,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
       return security::send_to_listener(*cfg.linux.seccomp, fd, pid, state_for_hooks(st, Status::kCreating));
     };
   }
-  log::debug("create " + o.id + ": bundle " + bundle + ", cgroup " + cg_path);
+  log::debug("create " + o.id + ": bundle " + bundle);
   auto spawned = TRY(spawn_container(so));
   log::debug("create " + o.id + ": container process " + std::to_string(spawned.pid) + " is ready");
   listener.reset();
@@ -453,7 +396,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
     return fail_errno("rename " + dir.path() + "/" + kExecSocketCreating);
   }
   kill_container.dismiss();
-  drop_cgroups.dismiss();
+  undo_cgroups.dismiss();
   drop_dir.dismiss();
   if (live != nullptr) {
     live->dir = std::move(dir);
@@ -511,7 +454,7 @@ Result<> remove_container(ContainerDir& dir, const spec::State& st, Status statu
     }
     cgroup::kill_members(st.cgroup_leaves);
   }
-  TRY_CTX(cgroup::destroy(st.cgroup_leaves, st.cgroup_created),
+  TRY_CTX(cgroup::remove(st.cgroup_leaves, st.cgroup_created, st.systemd_unit, st.systemd_user),
           "delete " + st.id + " (its record is kept; delete --force again once the processes are gone)");
   if (!st.rootfs_bind.empty()) ns::detach_rootfs_bind(st.rootfs_bind, st.rootfs_mount_before);
   run_hooks_warn(st.poststop, "poststop", state_for_hooks(st, Status::kStopped));
@@ -535,7 +478,7 @@ Result<> remove_unreadable(ContainerDir& dir, const std::string& id) {
     if (::access(l.c_str(), F_OK) == 0) existing.push_back(l);
   }
   if (!existing.empty() && !cgroup::is_empty(existing)) cgroup::kill_members(existing);
-  TRY_CTX(cgroup::destroy(existing, fp.cgroup_new),
+  TRY_CTX(cgroup::remove(existing, fp.cgroup_new, fp.systemd_unit, fp.systemd_user),
           "delete " + id + " (its record is kept; delete --force again once the processes are gone)");
   if (!fp.rootfs_bind.empty()) ns::detach_rootfs_bind(fp.rootfs_bind, fp.rootfs_mount_before);
   dir.remove();
@@ -718,9 +661,7 @@ Result<> update(const Globals& g, const std::string& id, const spec::Resources& 
   if (current_status(st, dir) == Status::kStopped) {
     return fail("cannot update container \"" + id + "\": it is stopped");
   }
-  TRY(cgroup::apply(st.cgroup_leaves, r));
-  if (!r.devices.empty()) TRY(cgroup::apply_device_rules(st.cgroup_leaves, r.devices));
-  return {};
+  return cgroup::update(st, r);
 }
 
 Result<> events(const Globals& g, const std::string& id, bool stats_once, int interval_ms,

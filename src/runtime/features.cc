@@ -39,7 +39,7 @@ std::string features_json() {
   j["linux"] = {
       {"namespaces", ns},
       {"capabilities", caps},
-      {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", false}}},
+      {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", true}, {"systemdUser", true}, {"rdma", false}}},
       {"seccomp",
        {{"enabled", true},
         {"actions",
@@ -56,6 +56,8 @@ std::string features_json() {
       {"intelRdt", {{"enabled", false}}},
       {"mountExtensions", {{"idmap", {{"enabled", true}}}}}};
   j["annotations"] = {{"io.github.seccomp.libseccomp.version", security::libseccomp_version()}};
+  // Annotations that change what the runtime does on the host, as runc lists them.
+  j["potentiallyUnsafeConfigAnnotations"] = {"org.systemd.property."};
   return j.dump(4) + "\n";
 }
 

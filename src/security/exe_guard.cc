@@ -26,6 +26,10 @@ namespace {
 // Set in the environment of the re-executed runtime, so that a binary that is still not
 // safe after the re-exec is an error instead of a loop. Removed at once.
 constexpr const char* kGuardEnv = "_NSBOX_EXE_GUARD";
+// The path the binary had before the re-exec (its read-only view has none a user would know).
+constexpr const char* kPathEnv = "_NSBOX_EXE_PATH";
+
+std::string g_exe_path;
 
 bool is_safe(int fd) {
   struct statvfs sv{};
@@ -115,6 +119,8 @@ Result<> protect_runtime_exe(char** argv) {
     std::atexit(reap_holder);
   }
   ::unsetenv(kGuardEnv);
+  if (const char* path = std::getenv(kPathEnv); again && path != nullptr) g_exe_path = path;
+  ::unsetenv(kPathEnv);
   UniqueFd self(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
   if (!self) return fail_errno("open /proc/self/exe");
   if (is_safe(self.get())) return {};
@@ -135,15 +141,24 @@ Result<> protect_runtime_exe(char** argv) {
     exe = TRY(sealed_copy(self.get()));
   }
   ::setenv(kGuardEnv, holder.pid > 1 ? std::to_string(holder.pid).c_str() : "1", 1);
+  ::setenv(kPathEnv, runtime_exe_path().c_str(), 1);
   ::syscall(SYS_execveat, exe.get(), "", argv, environ, AT_EMPTY_PATH);
   int e = errno;
   ::unsetenv(kGuardEnv);
+  ::unsetenv(kPathEnv);
   if (holder.pid > 0) {
     ::close(holder.wfd);
     g_holder = holder.pid;
     reap_holder();
   }
   return fail_errno("re-execute nsbox from a read-only binary", e);
+}
+
+std::string runtime_exe_path() {
+  if (!g_exe_path.empty()) return g_exe_path;
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
 }
 
 }  // namespace nsbox::security

@@ -13,6 +13,8 @@
 // an RCU grace period; a short-lived child pays it, off the runtime's path.
 #pragma once
 
+#include <string>
+
 #include "base/error.h"
 
 namespace nsbox::security {
@@ -20,5 +22,9 @@ namespace nsbox::security {
 // Returns when the running binary is safe; otherwise re-executes argv and does not return.
 // An error means the binary could not be protected.
 Result<> protect_runtime_exe(char** argv);
+
+// Where the nsbox binary is, as the user installed it (also after the re-exec): helpers such as
+// nsbox-systemd are looked for beside it.
+std::string runtime_exe_path();
 
 }  // namespace nsbox::security

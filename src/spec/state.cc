@@ -94,6 +94,10 @@ std::string state_to_json(const State& s) {
     j["rootfsBind"] = s.rootfs_bind;
     j["rootfsMountBefore"] = s.rootfs_mount_before;
   }
+  if (!s.systemd_unit.empty()) {
+    j["systemdUnit"] = s.systemd_unit;
+    j["systemdUser"] = s.systemd_user;
+  }
   return j.dump();
 }
 
@@ -122,6 +126,8 @@ Result<State> state_from_json(const std::string& text, const std::string& file) 
     s.poststop = hooks_from_json(j.at("poststop"));
     s.rootfs_bind = j.value("rootfsBind", std::string());
     s.rootfs_mount_before = int_or<uint64_t>(j, "rootfsMountBefore", 0);
+    s.systemd_unit = j.value("systemdUnit", std::string());
+    s.systemd_user = j.value("systemdUser", false);
     return s;
   } catch (const std::exception& e) {
     return fail(file + ": corrupt state file: " + e.what());
@@ -224,6 +230,10 @@ std::string footprint_to_json(const Footprint& f) {
     j["rootfsBind"] = f.rootfs_bind;
     j["rootfsMountBefore"] = f.rootfs_mount_before;
   }
+  if (!f.systemd_unit.empty()) {
+    j["systemdUnit"] = f.systemd_unit;
+    j["systemdUser"] = f.systemd_user;
+  }
   return j.dump();
 }
 
@@ -236,6 +246,8 @@ Result<Footprint> footprint_from_json(const std::string& text, const std::string
     f.cgroup_new = j.at("cgroupNew").get<std::vector<std::string>>();
     f.rootfs_bind = j.value("rootfsBind", std::string());
     f.rootfs_mount_before = int_or<uint64_t>(j, "rootfsMountBefore", 0);
+    f.systemd_unit = j.value("systemdUnit", std::string());
+    f.systemd_user = j.value("systemdUser", false);
     return f;
   } catch (const std::exception& e) {
     return fail(file + ": damaged: " + e.what());

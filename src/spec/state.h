@@ -42,6 +42,10 @@ struct State {
   std::vector<Hook> poststop;
   std::string rootfs_bind;  // as Footprint's
   uint64_t rootfs_mount_before = 0;
+  // The systemd driver's unit ("" with cgroupfs), remembered: engines pass --systemd-cgroup
+  // only at create.
+  std::string systemd_unit;
+  bool systemd_user = false;
 };
 
 // Everything `create` may make on the host for a container, written to
@@ -54,6 +58,9 @@ struct Footprint {
   // in the runtime's namespace: the rootfs path, and the mount id there before create.
   std::string rootfs_bind;
   uint64_t rootfs_mount_before = 0;
+  // With the systemd driver: the container's unit, and whether the user's manager has it.
+  std::string systemd_unit;
+  bool systemd_user = false;
 };
 std::string footprint_to_json(const Footprint& f);
 Result<Footprint> footprint_from_json(const std::string& text, const std::string& file);

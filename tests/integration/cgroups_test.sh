@@ -737,9 +737,10 @@ test_pause_resume_freezes_and_thaws() {
   nsbox start "$id"
   cg_wait_file "$id" /dev/shm/count
   c1=$(cg_count "$id")
-  sleep 0.3
+  # (Polled, not slept for: a loaded machine may run the counter late.)
+  cg_advanced() { local now; now=$(cg_count "$1"); [ -n "$now" ] && [ "$now" -gt "$2" ]; }
+  wait_for "the counter to advance while running" cg_advanced "$id" "$c1"
   c2=$(cg_count "$id")
-  [ "$c2" -gt "$c1" ] || fail "counter does not advance while running: $c1 then $c2"
   nsbox pause "$id"
   assert_eq "$(status_of "$id")" paused "status after pause"
   assert_eq "$(nsbox list --format json | jq -r --arg id "$id" '.[] | select(.id == $id) | .status')" paused "status in list after pause"
@@ -750,10 +751,7 @@ test_pause_resume_freezes_and_thaws() {
   cg_must_fail "paused" nsbox pause "$id"
   nsbox resume "$id"
   assert_eq "$(status_of "$id")" running "status after resume"
-  sleep 0.3
-  c5=$(cg_count "$id")
-  [ -n "$c5" ] && [ "$c5" -gt "$c2" ] && { [ -z "$c4" ] || [ "$c5" -gt "$c4" ]; } ||
-    fail "counter does not advance after resume: paused at [$c4], then [$c5]"
+  wait_for "the counter to advance after resume (paused at $c4)" cg_advanced "$id" "${c4:-$c2}"
   cg_must_fail "not paused" nsbox resume "$id"
   cg_finish "$id"
 }

@@ -1,0 +1,113 @@
+// The systemd way (cgroup/placement.h, --systemd-cgroup): the container's init is put in a
+// transient scope unit by systemd (StartTransientUnit with its pid, Delegate=yes, no default
+// dependencies, accounting on), the limits systemd knows are set as unit properties, and all
+// of them are written to cgroupfs too, as runc does. The unit and the bus (the system's, or
+// the user's own for a rootless container) are remembered in the state.
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "cgroup/control.h"
+#include "cgroup/placement_ways.h"
+#include "systemd/bus.h"
+#include "systemd/names.h"
+#include "systemd/properties.h"
+
+namespace nsbox::cgroup {
+namespace {
+
+class Systemd : public Placement {
+ public:
+  Systemd(std::vector<Hierarchy> hs, const Choice& c, systemd::Bus bus, systemd::UnitName unit,
+          std::vector<systemd::Property> from_annotations)
+      : Placement(std::move(hs), c.resources), choice_(c), bus_(std::move(bus)), unit_(std::move(unit)),
+        from_annotations_(std::move(from_annotations)) {}
+
+  Result<> plan(spec::Footprint& fp) override {
+    auto unit_cgroup = systemd::unit_cgroup(unit_);
+    if (!unit_cgroup) return fail(std::move(unit_cgroup.error()));
+    std::string cgroup = *unit_cgroup;
+    if (choice_.rootless) {
+      // The user's manager runs in a cgroup of its own (user@UID.service), which is where
+      // its slices are.
+      auto base = bus_.control_group();
+      if (!base) return fail(std::move(base.error()));
+      if (*base != "/") cgroup = *base + cgroup;
+    }
+    // Every hierarchy has the unit's cgroup at that path: systemd makes the cgroup2 one (and,
+    // on v1, its own name=systemd one); the other v1 controllers' are made here, as runc does.
+    std::vector<Hierarchy> others;
+    for (const auto& h : hierarchies_) {
+      made_.leaves.push_back(h.mountpoint + cgroup);
+      if (h.fstype == "cgroup" && h.controllers != "name=systemd") others.push_back(h);
+      v2_ = v2_ || h.fstype == "cgroup2";
+    }
+    others_ = cgroup::plan(others, cgroup);
+    std::vector<std::string> will_make;
+    for (const auto& d : others_.dirs) {
+      if (::access(d.path.c_str(), F_OK) < 0) will_make.push_back(d.path);
+    }
+    std::vector<std::string> existing;
+    for (const auto& l : made_.leaves) {
+      if (::access(l.c_str(), F_OK) == 0) existing.push_back(l);
+    }
+    TRY(refuse_busy(existing));
+    fp.cgroup_leaves = made_.leaves;
+    fp.cgroup_new = will_make;
+    fp.systemd_unit = unit_.unit;
+    fp.systemd_user = choice_.rootless;
+    return {};
+  }
+
+  Join join_mode() const override { return Join::kByRuntime; }
+
+  Result<std::vector<std::string>> place(pid_t pid) override {
+    int version = TRY(bus_.version());
+    TRY(bus_.start(unit_.unit, systemd::unit_properties(unit_, pid, v2_, from_annotations_)));
+    started_ = true;
+    // The v1 controllers systemd does not manage: made, and the process moved there.
+    if (!others_.leaves.empty()) {
+      auto m = TRY(cgroup::make(others_));
+      made_.created = m.created;
+      TRY(enter(m.leaves, pid));
+    }
+    auto props = TRY(systemd::resource_properties(resources_, v2_, version));
+    TRY(bus_.set(unit_.unit, props));
+    TRY(write_limits(!choice_.rootless));
+    return std::vector<std::string>{};
+  }
+
+  void undo() override {
+    if (started_) (void)bus_.stop(unit_.unit);
+    (void)destroy(made_.leaves, made_.created);
+  }
+
+  std::string systemd_unit() const override { return unit_.unit; }
+
+ private:
+  Choice choice_;
+  systemd::Bus bus_;
+  systemd::UnitName unit_;
+  std::vector<systemd::Property> from_annotations_;
+  Plan others_;  // the v1 controllers' cgroups, made here
+  bool v2_ = false;
+  bool started_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Placement>> make_systemd(std::vector<Hierarchy> hs, const Choice& c) {
+  if (!systemd::booted()) return fail("systemd not running on this host, cannot use systemd cgroups manager");
+  bool v2 = std::any_of(hs.begin(), hs.end(), [](const Hierarchy& h) { return h.fstype == "cgroup2"; });
+  bool v1 = std::any_of(hs.begin(), hs.end(), [](const Hierarchy& h) { return h.fstype == "cgroup"; });
+  if (c.rootless && v1) return fail("cannot use rootless systemd cgroups manager on cgroup v1");
+  if (!v2 && !c.resources.unified.empty()) return fail("invalid configuration: cannot use unified on cgroup v1");
+  auto unit = TRY(systemd::unit_name(c.cgroups_path, c.id, c.rootless));
+  auto from_annotations = TRY(systemd::annotation_properties(c.annotations));
+  // Started now: its exec and its bus connection overlap the rest of create.
+  auto bus = TRY(systemd::Bus::open(c.rootless));
+  return std::unique_ptr<Placement>(
+      std::make_unique<Systemd>(std::move(hs), c, std::move(bus), std::move(unit), std::move(from_annotations)));
+}
+
+}  // namespace nsbox::cgroup
