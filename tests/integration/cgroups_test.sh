@@ -884,6 +884,7 @@ cg_assert_placed() {
 }
 
 test_default_cgroup_path_is_below_own_cgroup() {
+  cgroupfs_only
   local id b pid mp path own ctrls line
   id=$(cid defpath)
   b=$(cg_bundle "$id" sleep 100)
@@ -902,6 +903,7 @@ test_default_cgroup_path_is_below_own_cgroup() {
 }
 
 test_cgroups_path_absolute() {
+  cgroupfs_only
   local id b pid want mp path
   id=$(cid abs)
   want=/nsbox-t$$-abs/nsbox-t$$-leaf
@@ -920,6 +922,7 @@ test_cgroups_path_absolute() {
 }
 
 test_cgroups_path_relative() {
+  cgroupfs_only
   local id b pid mp own line ctrls dirs=""
   id=$(cid rel)
   b=$(cg_bundle "$id" sleep 100)
@@ -948,6 +951,7 @@ test_cgroups_path_relative() {
 # cgroup whose subtree_control enables a controller, so that it may hold no process of its
 # own (EBUSY).
 test_joining_a_cgroup_that_refuses_fails_cleanly() {
+  cgroupfs_only
   local v2 ctrl cases=0
   if cg_is_v1 cpuset; then
     cg_refuse_case v1 "$(cg_v1_mount cpuset)" "nsbox-t$$-nocpus" "No space left on device"
@@ -994,6 +998,7 @@ cg_refuse_case() {
 }
 
 test_cgroups_path_keeps_existing_parent() {
+  cgroupfs_only
   local id b pid line ctrls mp parent parents=""
   id=$(cid parent)
   # Make the parent in every mounted hierarchy ourselves, as an admin would.
@@ -1069,6 +1074,7 @@ test_cpuset_cpus_refused_by_kernel() {
 # A rootless engine on cgroup v1 cannot create cgroups and sends no cgroupsPath: the container
 # runs without cgroups (as with runc and crun) instead of failing; with limits it fails clearly.
 test_rootless_without_cgroup_delegation() {
+  cgroupfs_only
   command -v unshare >/dev/null || skip "unshare missing"
   setpriv --help 2>&1 | grep -q -- --reuid || skip "util-linux's setpriv is missing (busybox's has no --reuid)"
   local b id out state

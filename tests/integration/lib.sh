@@ -47,8 +47,22 @@ tools_rootfs() {
   chmod 755 "$ROOT/escape_tools"
 }
 
-# nsbox with this test's private state root.
-nsbox() { "$NSBOX" --root "$TEST_ROOT" "$@"; }
+# nsbox with this test's private state root, and the cgroup driver the tests run with:
+# cgroupfs, or systemd where NSBOX_TEST_CGROUP_DRIVER=systemd says so (the systemd guest of
+# tests/vm/systemd runs the same tests with both).
+nsbox() {
+  if [ "${NSBOX_TEST_CGROUP_DRIVER:-cgroupfs}" = systemd ]; then
+    "$NSBOX" --root "$TEST_ROOT" --systemd-cgroup "$@"
+  else
+    "$NSBOX" --root "$TEST_ROOT" "$@"
+  fi
+}
+
+# cgroupfs_only: skip a test of what only the cgroupfs driver does (cgroupsPath as a path).
+cgroupfs_only() {
+  [ "${NSBOX_TEST_CGROUP_DRIVER:-cgroupfs}" != systemd ] ||
+    skip "cgroupsPath is a directory for the cgroupfs driver only (systemd_test.sh covers the systemd driver's names)"
+}
 
 # make_bundle NAME CMD...: a bundle from `nsbox spec`, without a terminal, running CMD.
 # Prints the bundle directory.
@@ -152,9 +166,14 @@ assert_no_leftovers() {
   local id=$1
   [ ! -e "$TEST_ROOT/$id" ] || fail "state directory $TEST_ROOT/$id left behind"
   local cg
-  # find may trip over cgroups that other tests remove while it walks: never fatal.
-  cg=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "nsbox-$id" 2>/dev/null | head -3 || true)
+  # find may trip over cgroups that other tests remove while it walks: never fatal. (The
+  # systemd driver's default unit is nsbox-ID.scope.)
+  cg=$(find /sys/fs/cgroup -maxdepth 7 -type d \( -name "nsbox-$id" -o -name "nsbox-$id.scope" \) 2>/dev/null | head -3 || true)
   [ -z "$cg" ] || fail "cgroups left behind: $cg"
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+    cg=$(systemctl list-units --all --plain --no-legend "nsbox-$id.scope" 2>/dev/null || true)
+    [ -z "$cg" ] || fail "systemd unit left behind: $cg"
+  fi
   if pgrep -f "nsbox-leftover-marker-$id" >/dev/null; then fail "processes left behind"; fi
 }
 
@@ -247,7 +266,7 @@ _cleanup() {
   left=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "nsbox-t$$-*" 2>/dev/null | sort -r)
   left+=$(grep "$TEST_TMP" /proc/self/mountinfo 2>/dev/null | awk '{print " mount:" $5}')
   if [ -n "$left" ]; then
-    echo "FAIL: left behind after delete --force of every container: $(echo $left)" >&2
+    echo "FAIL: left behind after delete --force of every container: ${left//$'\n'/ }" >&2
     [ "$rc" -ne 0 ] || rc=1
   fi
   find /sys/fs/cgroup -maxdepth 6 -type d -name "nsbox-t$$-*" 2>/dev/null | sort -r | xargs -r rmdir 2>/dev/null || true
