@@ -194,14 +194,17 @@ constexpr DefaultDevice kDefaultDevices[] = {{"/dev/null", 1, 3},   {"/dev/zero"
                                              {"/dev/full", 1, 7},   {"/dev/random", 1, 8},
                                              {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0}};
 
+// The host's node at the same path, bound onto the container's.
+Result<> bind_host_device(int rootfd, const spec::Device& d) {
+  auto target = TRY(ensure(rootfd, d.path, false));
+  TRY(expect_file_or_chardev(target.get(), d.path));
+  TRY_CTX(mount_at(target.get(), d.path.c_str(), nullptr, MS_BIND, nullptr), "bind device " + d.path);
+  return {};
+}
+
 Result<> make_device(const RootfsContext& ctx, int rootfd, const spec::Device& d) {
-  if (ctx.in_user_ns) {
-    // mknod is not allowed in a user namespace: bind the host's node instead.
-    auto target = TRY(ensure(rootfd, d.path, false));
-    TRY(expect_file_or_chardev(target.get(), d.path));
-    TRY_CTX(mount_at(target.get(), d.path.c_str(), nullptr, MS_BIND, nullptr), "bind device " + d.path);
-    return {};
-  }
+  // mknod is not allowed in a user namespace: bind the host's node instead.
+  if (ctx.in_user_ns) return bind_host_device(rootfd, d);
   auto slash = d.path.rfind('/');
   std::string parent = d.path.substr(0, slash);
   std::string name = d.path.substr(slash + 1);
@@ -218,6 +221,9 @@ Result<> make_device(const RootfsContext& ctx, int rootfd, const spec::Device& d
                      makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor)));
   int e = errno;
   ::umask(old_umask);
+  // A devices cgroup above ours that refuses mknod (a pod's slice with a device policy): the
+  // host's node instead, as runc falls back.
+  if (rc < 0 && e == EPERM && d.type != 'p') return bind_host_device(rootfd, d);
   if (rc < 0) return fail_errno("mknod " + d.path, e);
   if (::fchownat(dfd.get(), name.c_str(), d.uid, d.gid, AT_SYMLINK_NOFOLLOW) < 0) {
     return fail_errno("chown " + d.path);

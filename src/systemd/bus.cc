@@ -68,7 +68,10 @@ Result<Bus> Bus::open(bool user) {
 }
 
 Bus::~Bus() {
-  sock_.reset();  // the helper ends at end of input
+  // The helper ends at end of input. shutdown, not only close: a container process cloned
+  // meanwhile holds a copy of this descriptor until its execve.
+  if (sock_) ::shutdown(sock_.get(), SHUT_RDWR);
+  sock_.reset();
   if (pid_ > 0) {
     while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
     }

@@ -27,10 +27,11 @@
 # Exit status: 0 only when the guest printed its summary line with 0 failed.
 set -Eeuo pipefail
 trap 'echo "vm: error: line $LINENO: [$BASH_COMMAND] failed" >&2' ERR
-export LC_ALL=C DEBIAN_FRONTEND=noninteractive
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 VM_DIR=$SRC/tests/vm
+# shellcheck source=common.sh
+. "$VM_DIR/common.sh" # log, die, apt_*, vm_kernel, add_file, add_bin, make_cpio, vm_boot, vm_verdict
 W=${NSBOX_VM_WORK:-/var/tmp/nsbox-vm}
 NSBOX=${NSBOX:-$SRC/build/nsbox}
 VM_TIMEOUT=${VM_TIMEOUT:-1800}
@@ -49,14 +50,6 @@ if [ -z "${NSBOX_VM_TESTS:-}" ]; then
   NSBOX_VM_TESTS=lifecycle_test.sh
   [ -f "$SRC/tests/integration/cgroups_test.sh" ] && NSBOX_VM_TESTS="cgroups_test.sh $NSBOX_VM_TESTS"
 fi
-
-T0=$EPOCHREALTIME
-elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}'; }
-log() { echo "vm: [+$(elapsed "$T0")s] $*" >&2; }
-die() {
-  echo "vm: error: $*" >&2
-  exit 2
-}
 
 [ "$(id -u)" = 0 ] || die "run as root (installs packages)"
 [ -x "$NSBOX" ] || die "no nsbox binary at $NSBOX (build it, or set NSBOX)"
@@ -85,64 +78,13 @@ NTESTS=$(wc -l <"$TESTS_FILE")
 log "$NTESTS tests from: $NSBOX_VM_TESTS${FILTER:+ (filter: $FILTER)}"
 
 # ------------------------------------------------------------------ 1. host packages
-APT=(apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3)
-apt_updated=
-apt_update() {
-  [ -n "$apt_updated" ] && return 0
-  log "apt-get update"
-  "${APT[@]}" update -qq >>"$W/out/apt.log" 2>&1 || { tail -20 "$W/out/apt.log" >&2; die "apt-get update failed"; }
-  apt_updated=1
-}
 PKGS=(qemu-system-x86 busybox-static cpio xz-utils jq bash kmod coreutils util-linux procps)
 [ "$WITH_CC" = 1 ] && PKGS+=(gcc libc6-dev strace)
-missing=()
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  apt_update
-  log "installing ${missing[*]}"
-  "${APT[@]}" install -y -qq --no-install-recommends "${missing[@]}" >>"$W/out/apt.log" 2>&1 ||
-    { tail -20 "$W/out/apt.log" >&2; die "apt-get install failed (log: $W/out/apt.log)"; }
-fi
+apt_install_missing "${PKGS[@]}"
 
 # ------------------------------------------------------------------ 2. guest kernel
 # Debian's own kernel package, downloaded (not installed) once and kept in $W/kernel.
-K=$W/kernel
-deb=$(find "$K" -maxdepth 1 -name 'linux-image-*.deb' | sort -V | tail -1)
-if [ -z "$deb" ]; then
-  kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *|\{0,1\}Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -1)
-  if [ -z "$kpkg" ]; then
-    apt_update
-    kpkg=$(apt-cache depends linux-image-amd64 | sed -n 's/^ *|\{0,1\}Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -1)
-  fi
-  [ -n "$kpkg" ] || die "cannot tell which kernel package linux-image-amd64 depends on"
-  log "downloading $kpkg"
-  (cd "$K" && "${APT[@]}" download "$kpkg" >>"$W/out/apt.log" 2>&1) || die "apt-get download $kpkg failed"
-  deb=$(find "$K" -maxdepth 1 -name 'linux-image-*.deb' | sort -V | tail -1)
-fi
-if [ "$(cat "$K/extracted" 2>/dev/null)" != "${deb##*/}" ]; then
-  log "extracting ${deb##*/}"
-  rm -rf "$K/pkg" "$K/vmlinux" "$K/extracted"
-  dpkg-deb -x "$deb" "$K/pkg"
-  kver=$(ls "$K/pkg/lib/modules")
-  depmod -b "$K/pkg" "$kver" # the package ships no modules.dep: its postinst makes it
-  # Under TCG, decompressing the kernel is a noticeable part of the boot: unpack the ELF
-  # vmlinux from the bzImage once (its payload is one xz stream) and boot it via its PVH entry.
-  vmlinuz=$K/pkg/boot/vmlinuz-$kver
-  for off in $(grep -abo $'\xfd7zXZ\x00' "$vmlinuz" | cut -d: -f1); do
-    tail -c +$((off + 1)) "$vmlinuz" | xz -dcq >"$K/vmlinux.tmp" 2>/dev/null || true
-    if [ "$(head -c 4 "$K/vmlinux.tmp" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; then
-      mv "$K/vmlinux.tmp" "$K/vmlinux"
-      break
-    fi
-  done
-  rm -f "$K/vmlinux.tmp"
-  echo "${deb##*/}" >"$K/extracted"
-fi
-KVER=$(ls "$K/pkg/lib/modules")
-KERNEL=$K/pkg/boot/vmlinuz-$KVER
-[ -f "$K/vmlinux" ] && KERNEL=$K/vmlinux
+vm_kernel
 log "guest kernel $KVER (${KERNEL##*/})"
 
 # ------------------------------------------------------------------ 3. initramfs
@@ -150,32 +92,11 @@ log "guest kernel $KVER (${KERNEL##*/})"
 #  base: busybox, bash, jq, host tools, the C toolchain, kernel modules; cached in $W, and
 #        rebuilt when this script, a package it copies from or a setting changes;
 #  run:  nsbox with its libraries, the repo's tests/integration/ and scripts/, /init, settings.
-# add_file SRC [DEST]: SRC's content (symlinks followed) at the same path (or DEST) under $R.
-add_file() {
-  local src=$1 dest=${2:-$1}
-  [ -e "$R$dest" ] && return 0
-  mkdir -p "$(dirname "$R$dest")"
-  cp -L --preserve=mode "$src" "$R$dest"
-}
-# add_bin SRC [DEST]: an executable and every shared library it needs, with the loader.
-add_bin() {
-  local src=$1 dest=${2:-$1} lib
-  add_file "$src" "$dest"
-  # (A static binary has none: ldd says so and names no file.)
-  for lib in $(ldd "$src" 2>/dev/null | grep -o '/[^ ]*' || true); do
-    add_file "$lib"
-  done
-}
-# make_cpio DIR OUT: DIR as a newc archive owned by root.
-make_cpio() {
-  (cd "$1" && find . -mindepth 1 | sort | cpio -o -H newc -R 0:0 --quiet) >"$2.tmp"
-  mv "$2.tmp" "$2"
-}
-
+# (add_file, add_bin and make_cpio: common.sh)
 CC_PKGS=
 [ "$WITH_CC" = 1 ] && CC_PKGS="gcc-12 cpp-12 libgcc-12-dev binutils-x86-64-linux-gnu libc6-dev linux-libc-dev"
 BASE_KEY=$({
-  cat "${BASH_SOURCE[0]}"
+  cat "${BASH_SOURCE[0]}" "$VM_DIR/common.sh"
   echo "$KVER|$MODULES|$WITH_CC|$HOST_TOOLS"
   # shellcheck disable=SC2086
   dpkg-query -W -f='${Package}=${Version}\n' busybox-static bash jq libc6 util-linux procps coreutils $CC_PKGS 2>&1
@@ -302,12 +223,7 @@ rm -f "$W/initramfs-run.cpio"
 log "initramfs $(du -m "$INITRD" | cut -f1) MiB"
 
 # ------------------------------------------------------------------ 4. boot and run
-# shellcheck disable=SC2054 # the commas belong to qemu's option
-case $VM_ACCEL in
-  tcg) ACCEL=(-accel tcg,thread=multi -cpu max) ;;
-  kvm) ACCEL=(-accel kvm -cpu host) ;; # untested: nested KVM on the project's machines fails
-  *) die "VM_ACCEL must be tcg or kvm" ;;
-esac
+vm_accel_args
 CONSOLE=$W/out/console.log
 RAW=$W/out/console.raw
 DISK=$W/scratch.img # sparse; the guest sees it as /dev/vda and never mounts it
@@ -315,45 +231,18 @@ rm -f "$DISK"
 truncate -s 256M "$DISK"
 : >"$RAW"
 log "booting qemu ($VM_ACCEL, $VM_SMP cpus, $VM_MEM MiB, timeout ${VM_TIMEOUT}s)"
-B0=$EPOCHREALTIME
-timeout -k 10 "$VM_TIMEOUT" qemu-system-x86_64 "${ACCEL[@]}" -smp "$VM_SMP" -m "$VM_MEM" \
+vm_boot "$RAW" "${ACCEL[@]}" -smp "$VM_SMP" -m "$VM_MEM" \
   -nographic -nodefaults -no-user-config -monitor none -serial stdio -no-reboot \
   -kernel "$KERNEL" -initrd "$INITRD" \
   -drive "file=$DISK,if=virtio,format=raw,cache=unsafe" \
-  -append "console=ttyS0 quiet loglevel=1 panic=-1 oops=panic" \
-  </dev/null >"$RAW" 2>&1 9>&- &
-QPID=$!
-trap 'kill "$QPID" 2>/dev/null || true' EXIT
-trap 'echo "vm: interrupted" >&2; exit 130' INT TERM
-# Show the test lines as they come (the whole console stays in $CONSOLE). In the background,
-# so that a signal to this script is handled at once (bash defers traps for foreground jobs).
-if [ -n "${VM_VERBOSE:-}" ]; then
-  tail -n +1 -f --pid="$QPID" "$RAW" | tr -d '\r' &
-else
-  tail -n +1 -f --pid="$QPID" "$RAW" | tr -d '\r' |
-    awk '/^(PASS|FAIL|SKIP) |^  \| |^vm: / {print; fflush()}' &
-fi
-SHOW=$!
-qrc=0
-wait "$QPID" || qrc=$?
-wait "$SHOW" || true
-trap - EXIT INT TERM
-VM_S=$(elapsed "$B0")
+  -append "console=ttyS0 quiet loglevel=1 panic=-1 oops=panic"
 tr -d '\r' <"$RAW" >"$CONSOLE"
 rm -f "$RAW" "$DISK" "$INITRD"
 sed -n 's/^TIME //p' "$CONSOLE" >"$W/out/timings.txt"
 
 # ------------------------------------------------------------------ 5. verdict
-SUMMARY_RE='^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$'
-summary=$(grep -aE "$SUMMARY_RE" "$CONSOLE" | tail -1 || true)
-if [ -z "$summary" ]; then
-  why="qemu exited $qrc"
-  [ "$qrc" -eq 124 ] && why="qemu killed after VM_TIMEOUT=${VM_TIMEOUT}s"
-  echo "FAIL vm: no summary line from the guest ($why); last console lines:"
-  tail -n 30 "$CONSOLE" | sed 's/^/  | /'
-  summary="$(grep -c '^PASS ' "$CONSOLE" || true) passed, $(($(grep -c '^FAIL ' "$CONSOLE" || true) + 1)) failed, $(grep -c '^SKIP ' "$CONSOLE" || true) skipped"
-fi
+rc=0
+vm_verdict "$CONSOLE" || rc=1
 log "qemu ran ${VM_S}s (boot + tests); whole run $(elapsed "$T0")s; console: $CONSOLE"
-echo "$summary"
-if [[ $summary =~ \ 0\ failed, ]]; then exit 0; fi
-exit 1
+echo "$SUMMARY"
+exit "$rc"
