@@ -43,19 +43,29 @@ Result<std::unique_ptr<Placement>> choose(const Choice& c) {
   return make_direct(std::move(hs), c);
 }
 
-Result<> update(const spec::State& st, spec::Resources r) {
+Result<spec::Resources> update(const spec::State& st, const spec::Resources& r) {
+  // The container's whole resources with the update laid over them: systemd needs them all
+  // (a quota with its period), as runc sends them.
+  spec::Resources base;
+  if (!st.resources_json.empty()) {
+    base = TRY(spec::parse_resources(st.resources_json, st.bundle + " (its state)", "linux.resources"));
+  }
+  spec::Resources all = spec::merged(std::move(base), r);
   if (!st.systemd_unit.empty()) {
-    // systemd first (its idea of the limits, which it would otherwise write back), then
+    // systemd first (its idea of the limits, which it writes back on a reload), then
     // cgroupfs, as runc does.
     auto bus = TRY(systemd::Bus::open(st.systemd_user));
     int version = TRY(bus.version());
-    bool v2 = std::any_of(st.cgroup_leaves.begin(), st.cgroup_leaves.end(), [](const std::string& l) { return is_cgroup2(l); });
-    auto props = TRY(systemd::resource_properties(r, v2, version));
+    bool v2 = std::all_of(st.cgroup_leaves.begin(), st.cgroup_leaves.end(), [](const std::string& l) { return is_cgroup2(l); });
+    auto props = TRY(systemd::resource_properties(all, v2, version));
     TRY(bus.set(st.systemd_unit, props));
   }
-  TRY(cgroup::apply(st.cgroup_leaves, r));
+  // Device rules only when the update gives some: rewriting them opens a moment without.
+  spec::Resources write = all;
+  write.devices.clear();
+  TRY(cgroup::apply(st.cgroup_leaves, write));
   if (!r.devices.empty()) TRY(apply_device_rules(st.cgroup_leaves, r.devices));
-  return {};
+  return all;
 }
 
 Result<> remove(const std::vector<std::string>& leaves, const std::vector<std::string>& created,
@@ -68,7 +78,23 @@ Result<> remove(const std::vector<std::string>& leaves, const std::vector<std::s
     if (!warning) return fail(std::move(warning.error().context("remove unit " + systemd_unit)));
     if (!warning->empty()) log::warn(*warning);
   }
-  return destroy(leaves, created);
+  TRY(destroy(leaves, created));
+  if (!systemd_unit.empty()) remove_empty_slices(leaves);
+  return {};
+}
+
+void remove_empty_slices(const std::vector<std::string>& leaves) {
+  // The v1 controllers' copies of a unit's slices are made by whichever container came first
+  // (placement_systemd.cc) and shared by the others: the last one out removes them. Only
+  // directories named as slices, only where empty; systemd keeps its own (cgroup2 and
+  // name=systemd) itself.
+  for (const auto& leaf : leaves) {
+    std::string dir = leaf.substr(0, leaf.rfind('/'));
+    while (dir.ends_with(".slice") && !is_cgroup2(dir) && dir.find("/systemd/") == std::string::npos) {
+      if (::rmdir(dir.c_str()) < 0) break;
+      dir = dir.substr(0, dir.rfind('/'));
+    }
+  }
 }
 
 }  // namespace nsbox::cgroup

@@ -96,8 +96,11 @@ Result<std::unique_ptr<Placement>> choose(const Choice& c);
 
 // The verbs after create, from the state: new limits, and the cgroups (or unit) removed once
 // the container's processes are gone.
-Result<> update(const spec::State& st, spec::Resources r);
+// update returns the container's resources with `r` laid over them, for its state.
+Result<spec::Resources> update(const spec::State& st, const spec::Resources& r);
 Result<> remove(const std::vector<std::string>& leaves, const std::vector<std::string>& created,
                 const std::string& systemd_unit, bool systemd_user);
+// The systemd way's v1 slice directories above `leaves` that are empty now.
+void remove_empty_slices(const std::vector<std::string>& leaves);
 
 }  // namespace nsbox::cgroup

@@ -40,8 +40,11 @@ class Systemd : public Placement {
     for (const auto& h : hierarchies_) {
       made_.leaves.push_back(h.mountpoint + cgroup);
       if (h.fstype == "cgroup" && h.controllers != "name=systemd") others.push_back(h);
-      v2_ = v2_ || h.fstype == "cgroup2";
     }
+    // The v2 properties only where cgroup v2 is all there is (runc's unified manager): on a
+    // hybrid host systemd applies its v1 names to the v1 controllers, and a v2 name would come
+    // back converted (CPUWeight into other shares).
+    v2_ = hierarchies_.size() == 1 && hierarchies_[0].fstype == "cgroup2";
     others_ = cgroup::plan(others, cgroup);
     std::vector<std::string> will_make;
     for (const auto& d : others_.dirs) {
@@ -63,8 +66,9 @@ class Systemd : public Placement {
 
   Result<std::vector<std::string>> place(pid_t pid) override {
     int version = TRY(bus_.version());
-    TRY(bus_.start(unit_.unit, systemd::unit_properties(unit_, pid, v2_, from_annotations_)));
+    // From here on the unit may exist, even when its job fails or times out: undo() stops it.
     started_ = true;
+    TRY(bus_.start(unit_.unit, systemd::unit_properties(unit_, pid, v2_, from_annotations_)));
     // The v1 controllers systemd does not manage: made, and the process moved there.
     if (!others_.leaves.empty()) {
       auto m = TRY(cgroup::make(others_));
@@ -80,6 +84,7 @@ class Systemd : public Placement {
   void undo() override {
     if (started_) (void)bus_.stop(unit_.unit);
     (void)destroy(made_.leaves, made_.created);
+    remove_empty_slices(made_.leaves);
   }
 
   std::string systemd_unit() const override { return unit_.unit; }
@@ -98,11 +103,15 @@ class Systemd : public Placement {
 
 Result<std::unique_ptr<Placement>> make_systemd(std::vector<Hierarchy> hs, const Choice& c) {
   if (!systemd::booted()) return fail("systemd not running on this host, cannot use systemd cgroups manager");
-  bool v2 = std::any_of(hs.begin(), hs.end(), [](const Hierarchy& h) { return h.fstype == "cgroup2"; });
   bool v1 = std::any_of(hs.begin(), hs.end(), [](const Hierarchy& h) { return h.fstype == "cgroup"; });
   if (c.rootless && v1) return fail("cannot use rootless systemd cgroups manager on cgroup v1");
-  if (!v2 && !c.resources.unified.empty()) return fail("invalid configuration: cannot use unified on cgroup v1");
+  if (v1 && !c.resources.unified.empty()) return fail("invalid configuration: cannot use unified on cgroup v1");
   auto unit = TRY(systemd::unit_name(c.cgroups_path, c.id, c.rootless));
+  if (unit.is_slice()) {
+    // A slice holds units, not processes: systemd refuses PIDs for it.
+    return fail("linux.cgroupsPath: \"" + c.cgroups_path + "\": a slice (" + unit.unit +
+                ") cannot hold the container's processes; give a scope's prefix and name (slice:prefix:name)");
+  }
   auto from_annotations = TRY(systemd::annotation_properties(c.annotations));
   // Started now: its exec and its bus connection overlap the rest of create.
   auto bus = TRY(systemd::Bus::open(c.rootless));

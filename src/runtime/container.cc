@@ -321,6 +321,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
   Defer drop_dir([&] { dir.remove(); });
   std::string notify = TRY(notify_socket(cfg, dir));
   spec::State st = initial_state(cfg, o.id, bundle, notify);
+  st.resources_json = spec::resources_to_json(cfg.linux.resources);
 
   // What will be made is recorded before it is made: a create killed at any point leaves
   // nothing that `delete --force` cannot find.
@@ -455,7 +456,7 @@ Result<> remove_container(ContainerDir& dir, const spec::State& st, Status statu
     cgroup::kill_members(st.cgroup_leaves);
   }
   TRY_CTX(cgroup::remove(st.cgroup_leaves, st.cgroup_created, st.systemd_unit, st.systemd_user),
-          "delete " + st.id + " (its record is kept; delete --force again once the processes are gone)");
+          "delete " + st.id + " (its record is kept: delete --force again once that is fixed)");
   if (!st.rootfs_bind.empty()) ns::detach_rootfs_bind(st.rootfs_bind, st.rootfs_mount_before);
   run_hooks_warn(st.poststop, "poststop", state_for_hooks(st, Status::kStopped));
   dir.remove();
@@ -479,7 +480,7 @@ Result<> remove_unreadable(ContainerDir& dir, const std::string& id) {
   }
   if (!existing.empty() && !cgroup::is_empty(existing)) cgroup::kill_members(existing);
   TRY_CTX(cgroup::remove(existing, fp.cgroup_new, fp.systemd_unit, fp.systemd_user),
-          "delete " + id + " (its record is kept; delete --force again once the processes are gone)");
+          "delete " + id + " (its record is kept: delete --force again once that is fixed)");
   if (!fp.rootfs_bind.empty()) ns::detach_rootfs_bind(fp.rootfs_bind, fp.rootfs_mount_before);
   dir.remove();
   return {};
@@ -661,7 +662,10 @@ Result<> update(const Globals& g, const std::string& id, const spec::Resources& 
   if (current_status(st, dir) == Status::kStopped) {
     return fail("cannot update container \"" + id + "\": it is stopped");
   }
-  return cgroup::update(st, r);
+  auto all = TRY(cgroup::update(st, r));
+  st.resources_json = spec::resources_to_json(all);
+  TRY_CTX(dir.save(st), "save state");
+  return {};
 }
 
 Result<> events(const Globals& g, const std::string& id, bool stats_once, int interval_ms,

@@ -1085,6 +1085,132 @@ auto parse_object_text(const std::string& text, const std::string& file, const s
 
 }  // namespace
 
+std::string resources_to_json(const Resources& r) {
+  json j = json::object();
+  auto put = [](json& o, const char* k, const auto& v) {
+    if (v) o[k] = *v;
+  };
+  if (const auto& m = r.memory) {
+    json o = json::object();
+    put(o, "limit", m->limit);
+    put(o, "reservation", m->reservation);
+    put(o, "swap", m->swap);
+    put(o, "kernel", m->kernel);
+    put(o, "kernelTCP", m->kernel_tcp);
+    put(o, "swappiness", m->swappiness);
+    put(o, "disableOOMKiller", m->disable_oom_killer);
+    put(o, "useHierarchy", m->use_hierarchy);
+    j["memory"] = o;
+  }
+  if (const auto& c = r.cpu) {
+    json o = json::object();
+    put(o, "shares", c->shares);
+    put(o, "quota", c->quota);
+    put(o, "burst", c->burst);
+    put(o, "period", c->period);
+    put(o, "realtimeRuntime", c->realtime_runtime);
+    put(o, "realtimePeriod", c->realtime_period);
+    put(o, "idle", c->idle);
+    if (!c->cpus.empty()) o["cpus"] = c->cpus;
+    if (!c->mems.empty()) o["mems"] = c->mems;
+    j["cpu"] = o;
+  }
+  if (r.pids_limit) j["pids"] = {{"limit", *r.pids_limit}};
+  if (const auto& b = r.block_io) {
+    json o = json::object();
+    put(o, "weight", b->weight);
+    put(o, "leafWeight", b->leaf_weight);
+    json wd = json::array();
+    for (const auto& d : b->weight_devices) {
+      json e = {{"major", d.major}, {"minor", d.minor}};
+      put(e, "weight", d.weight);
+      put(e, "leafWeight", d.leaf_weight);
+      wd.push_back(e);
+    }
+    if (!wd.empty()) o["weightDevice"] = wd;
+    auto throttle = [&](const char* k, const std::vector<ThrottleDevice>& ts) {
+      json a = json::array();
+      for (const auto& t : ts) a.push_back({{"major", t.major}, {"minor", t.minor}, {"rate", t.rate}});
+      if (!a.empty()) o[k] = a;
+    };
+    throttle("throttleReadBpsDevice", b->read_bps);
+    throttle("throttleWriteBpsDevice", b->write_bps);
+    throttle("throttleReadIOPSDevice", b->read_iops);
+    throttle("throttleWriteIOPSDevice", b->write_iops);
+    j["blockIO"] = o;
+  }
+  if (!r.hugepages.empty()) {
+    json a = json::array();
+    for (const auto& h : r.hugepages) a.push_back({{"pageSize", h.page_size}, {"limit", h.limit}});
+    j["hugepageLimits"] = a;
+  }
+  if (const auto& n = r.network) {
+    json o = json::object();
+    put(o, "classID", n->class_id);
+    json pr = json::array();
+    for (const auto& [name, prio] : n->priorities) pr.push_back({{"name", name}, {"priority", prio}});
+    if (!pr.empty()) o["priorities"] = pr;
+    j["network"] = o;
+  }
+  if (!r.devices.empty()) {
+    json a = json::array();
+    for (const auto& d : r.devices) {
+      json e = {{"allow", d.allow}, {"type", std::string(1, d.type)}, {"access", d.access}};
+      put(e, "major", d.major);
+      put(e, "minor", d.minor);
+      a.push_back(e);
+    }
+    j["devices"] = a;
+  }
+  if (!r.unified.empty()) j["unified"] = r.unified;
+  return j.dump();
+}
+
+Resources merged(Resources base, const Resources& u) {
+  auto over = [](auto& dst, const auto& src) {
+    if (src) dst = src;
+  };
+  if (u.memory) {
+    auto& m = base.memory ? *base.memory : base.memory.emplace();
+    over(m.limit, u.memory->limit);
+    over(m.reservation, u.memory->reservation);
+    over(m.swap, u.memory->swap);
+    over(m.kernel, u.memory->kernel);
+    over(m.kernel_tcp, u.memory->kernel_tcp);
+    over(m.swappiness, u.memory->swappiness);
+    over(m.disable_oom_killer, u.memory->disable_oom_killer);
+    over(m.use_hierarchy, u.memory->use_hierarchy);
+  }
+  if (u.cpu) {
+    auto& c = base.cpu ? *base.cpu : base.cpu.emplace();
+    over(c.shares, u.cpu->shares);
+    over(c.quota, u.cpu->quota);
+    over(c.burst, u.cpu->burst);
+    over(c.period, u.cpu->period);
+    over(c.realtime_runtime, u.cpu->realtime_runtime);
+    over(c.realtime_period, u.cpu->realtime_period);
+    over(c.idle, u.cpu->idle);
+    if (!u.cpu->cpus.empty()) c.cpus = u.cpu->cpus;
+    if (!u.cpu->mems.empty()) c.mems = u.cpu->mems;
+  }
+  over(base.pids_limit, u.pids_limit);
+  if (u.block_io) {
+    auto& b = base.block_io ? *base.block_io : base.block_io.emplace();
+    over(b.weight, u.block_io->weight);
+    over(b.leaf_weight, u.block_io->leaf_weight);
+    for (auto [dst, src] : {std::pair{&b.read_bps, &u.block_io->read_bps}, {&b.write_bps, &u.block_io->write_bps},
+                            {&b.read_iops, &u.block_io->read_iops}, {&b.write_iops, &u.block_io->write_iops}}) {
+      if (!src->empty()) *dst = *src;
+    }
+    if (!u.block_io->weight_devices.empty()) b.weight_devices = u.block_io->weight_devices;
+  }
+  if (!u.hugepages.empty()) base.hugepages = u.hugepages;
+  over(base.network, u.network);
+  if (!u.devices.empty()) base.devices = u.devices;
+  for (const auto& [k, v] : u.unified) base.unified[k] = v;
+  return base;
+}
+
 Result<Resources> parse_resources(const std::string& text, const std::string& file,
                                   const std::string& base) {
   return parse_object_text(text, file, base, [&](const json& j) { return parse_resources_obj(j, base); });

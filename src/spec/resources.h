@@ -75,6 +75,13 @@ struct Resources {
   }
 };
 
+// The resources as linux.resources JSON (what parse_resources reads back).
+std::string resources_to_json(const Resources& r);
+// `base` with what `update` gives laid over it, field by field (runc keeps a container's
+// whole resources and sends them all: systemd needs the quota with its period, say). Lists
+// (devices, throttles, hugepages) are replaced when given.
+Resources merged(Resources base, const Resources& update);
+
 // Range checks shared by config.json and `update` flags; errors read "<base>.<field>: reason".
 Result<> validate_resources(const Resources& r, const std::string& base);
 

@@ -98,6 +98,7 @@ std::string state_to_json(const State& s) {
     j["systemdUnit"] = s.systemd_unit;
     j["systemdUser"] = s.systemd_user;
   }
+  if (!s.resources_json.empty()) j["resources"] = s.resources_json;
   return j.dump();
 }
 
@@ -128,6 +129,7 @@ Result<State> state_from_json(const std::string& text, const std::string& file) 
     s.rootfs_mount_before = int_or<uint64_t>(j, "rootfsMountBefore", 0);
     s.systemd_unit = j.value("systemdUnit", std::string());
     s.systemd_user = j.value("systemdUser", false);
+    s.resources_json = j.value("resources", std::string());
     return s;
   } catch (const std::exception& e) {
     return fail(file + ": corrupt state file: " + e.what());

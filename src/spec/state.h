@@ -37,6 +37,7 @@ struct State {
   bool own_pid_ns = false;  // the container has its own pid namespace: killing pid 1 ends it all
   std::string process_json;  // config.json's process, the base of every exec
   std::string seccomp_json;  // config.json's linux.seccomp, applied to every exec too
+  std::string resources_json;  // its linux.resources as `update` left them ("" none)
   std::string notify_socket;  // the caller's NOTIFY_SOCKET, relayed to by `start`
   std::vector<Hook> poststart;
   std::vector<Hook> poststop;

@@ -275,8 +275,10 @@ class Manager {
   void call(const char* method, sd_bus_message** reply) {
     sd_bus_error e = SD_BUS_ERROR_NULL;
     int r = sd_bus_call_method(bus_, kDest, kPath, kManager, method, &e, reply, "");
+    bool absent = sd_bus_error_has_name(&e, "org.freedesktop.DBus.Error.ServiceUnknown");
     std::string text = bus_error(e, r);
     sd_bus_error_free(&e);
+    if (absent) failure("systemd is not on the bus (" + text + ")");
     if (r < 0) failure(std::string(method) + ": " + text);
   }
 

@@ -22,7 +22,7 @@ uint64_t limit_value(int64_t v) { return v == -1 ? kInfinity : static_cast<uint6
 // DeviceAllow. systemd has only allow entries over a default of "deny" (strict) or "allow
 // all" (auto): a rule that denies something within an allowed whole cannot be said, and is
 // then replaced by deny-all here (the cgroupfs program nsbox installs too has the real rules).
-std::vector<Property> device_properties(const std::vector<spec::DeviceRule>& spec_rules) {
+std::vector<Property> device_properties(const std::vector<spec::DeviceRule>& spec_rules, bool v2) {
   struct Entry {
     std::string path, access;
   };
@@ -52,8 +52,10 @@ std::vector<Property> device_properties(const std::vector<spec::DeviceRule>& spe
     }
   }
   if (inexpressible) {
-    log::warn("systemd has no deny rules within an allowed whole: its device policy denies all, "
-              "the cgroup's own device program applies the rules");
+    // On cgroup v2 nsbox's own device program sits beside systemd's and decides: systemd
+    // allows all. On v1 systemd writes the devices cgroup itself: it denies all (runc's way).
+    if (v2) return {prop("DevicePolicy", "s", "auto"), prop("DeviceAllow", "a(ss)", json::array())};
+    log::warn("systemd has no deny rules within an allowed whole: its device policy denies all");
     return {prop("DevicePolicy", "s", "strict"), prop("DeviceAllow", "a(ss)", json::array())};
   }
   if (allow_all) return {prop("DevicePolicy", "s", "auto"), prop("DeviceAllow", "a(ss)", json::array())};
@@ -121,7 +123,7 @@ std::vector<Property> unit_properties(const UnitName& u, pid_t pid, bool v2,
 }
 
 Result<std::vector<Property>> resource_properties(spec::Resources& r, bool v2, int version) {
-  std::vector<Property> out = device_properties(r.devices);
+  std::vector<Property> out = device_properties(r.devices, v2);
   if (!v2 && !r.unified.empty()) return fail("invalid configuration: cannot use unified on cgroup v1");
   if (const auto& m = r.memory) {
     if (m->limit && *m->limit != 0) out.push_back(prop(v2 ? "MemoryMax" : "MemoryLimit", "t", limit_value(*m->limit)));
@@ -254,7 +256,7 @@ class GVariantText {
     auto [got, v] = TRY(untyped(sig));
     if (got == sig) return v;
     bool numeric = sig.size() == 1 && std::string("ynqiuxtd").find(sig[0]) != std::string::npos;
-    bool got_numeric = got == "i" || got == "d";
+    bool got_numeric = got == "i" || got == "x" || got == "t" || got == "d";
     if (numeric && got_numeric) {
       if (sig != "d" && !v.is_number_integer()) return fail("not an integer");
       if (sig != "d" && sig != "x" && sig != "i" && sig != "n" && v.is_number_integer() && v.get<int64_t>() < 0) {

@@ -110,3 +110,38 @@ TEST(ParseResources, BadValuesNameTheField) {
 
 }  // namespace
 }  // namespace nsbox
+
+namespace nsbox::spec {
+namespace {
+
+TEST(ResourcesJson, RoundTripAndMerge) {
+  std::string text = R"({"memory":{"limit":67108864,"swap":134217728},"cpu":{"quota":50000,"period":50000,"cpus":"0-1"},
+    "pids":{"limit":50},"blockIO":{"weight":500,"throttleReadBpsDevice":[{"major":8,"minor":0,"rate":1000}]},
+    "devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":10,"minor":229,"access":"rw"}],
+    "unified":{"memory.high":"1000000"}})";
+  auto r = parse_resources(text, "r.json", "");
+  ASSERT_TRUE(r) << r.error().what();
+  auto back = parse_resources(resources_to_json(*r), "back.json", "");
+  ASSERT_TRUE(back) << back.error().what();
+  EXPECT_EQ(resources_to_json(*back), resources_to_json(*r));
+
+  // update --cpu-quota 25000: the period stays, the rest stays.
+  Resources u;
+  u.cpu = CpuLimits{};
+  u.cpu->quota = 25000;
+  auto all = merged(*r, u);
+  EXPECT_EQ(*all.cpu->quota, 25000);
+  EXPECT_EQ(*all.cpu->period, 50000u);
+  EXPECT_EQ(all.cpu->cpus, "0-1");
+  EXPECT_EQ(*all.memory->limit, 67108864);
+  EXPECT_EQ(all.devices.size(), 2u);  // not given: kept
+  EXPECT_EQ(all.unified.at("memory.high"), "1000000");
+  // Given lists replace.
+  u.devices = {{true, 'a', std::nullopt, std::nullopt, "rwm"}};
+  EXPECT_EQ(merged(*r, u).devices.size(), 1u);
+  // Nothing to start from.
+  EXPECT_EQ(*merged(Resources{}, u).cpu->quota, 25000);
+}
+
+}  // namespace
+}  // namespace nsbox::spec
