@@ -64,6 +64,9 @@ Result<Bus> Bus::open(bool user) {
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) return fail_errno("start " + path, rc);
   b.sock_ = std::move(ours);
+  // Asked at once: answered as soon as the helper is connected, read when needed.
+  std::string ask = json{{"op", "version"}}.dump();
+  b.version_asked_ = ::send(b.sock_.get(), ask.data(), ask.size(), MSG_NOSIGNAL) >= 0;
   return b;
 }
 
@@ -79,9 +82,14 @@ Bus::~Bus() {
 }
 
 Result<std::string> Bus::call(const std::string& request, const char* field) {
+  if (version_asked_) TRY(version());  // its answer comes first
   if (::send(sock_.get(), request.data(), request.size(), MSG_NOSIGNAL) < 0) {
     return fail_errno("send to nsbox-systemd");
   }
+  return answer(field);
+}
+
+Result<std::string> Bus::answer(const char* field) {
   std::string buf(1 << 16, '\0');
   ssize_t n;
   do {
@@ -97,6 +105,11 @@ Result<std::string> Bus::call(const std::string& request, const char* field) {
 }
 
 Result<int> Bus::version() {
+  if (version_asked_) {
+    version_asked_ = false;
+    auto v = TRY(answer("version"));
+    version_ = v.empty() ? 0 : std::atoi(v.c_str());
+  }
   if (version_ < 0) {
     auto v = TRY(call(json{{"op", "version"}}.dump(), "version"));
     version_ = v.empty() ? 0 : std::atoi(v.c_str());

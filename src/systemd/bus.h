@@ -23,7 +23,9 @@ class Bus {
   // Start the helper for the system manager, or the user's (`user`, rootless). Errors when
   // no helper is installed; a bus that cannot be reached is reported by the first call.
   static Result<Bus> open(bool user);
-  Bus(Bus&& o) noexcept : sock_(std::move(o.sock_)), pid_(std::exchange(o.pid_, -1)), version_(o.version_) {}
+  Bus(Bus&& o) noexcept
+      : sock_(std::move(o.sock_)), pid_(std::exchange(o.pid_, -1)), version_(o.version_),
+        version_asked_(o.version_asked_) {}
   Bus& operator=(Bus&&) = delete;
   ~Bus();
 
@@ -37,9 +39,11 @@ class Bus {
  private:
   Bus() = default;
   Result<std::string> call(const std::string& request, const char* field);
+  Result<std::string> answer(const char* field);  // the next reply
   UniqueFd sock_;
   pid_t pid_ = -1;
   int version_ = -1;
+  bool version_asked_ = false;  // a version request is out, its answer not read yet
 };
 
 }  // namespace nsbox::systemd
