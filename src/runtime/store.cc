@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "base/fs.h"
+#include "base/lock.h"
 
 namespace nsbox::runtime {
 
@@ -32,23 +33,9 @@ Result<> validate_id(const std::string& id) {
 
 namespace {
 
-// flock with a bound: polls a non-blocking attempt, 1 ms at first, then up to 50 ms apart.
 Result<> lock_bounded(int fd, Lock mode, const std::string& id) {
   if (mode == Lock::kNone) return {};
-  int op = mode == Lock::kShared ? LOCK_SH : LOCK_EX;
-  int waited = 0, step = 1;
-  for (;;) {
-    if (::flock(fd, op | LOCK_NB) == 0) return {};
-    if (errno == EINTR) continue;
-    if (errno != EWOULDBLOCK) return fail_errno("lock container \"" + id + "\"");
-    if (waited >= kLockWaitMs) {
-      return fail("container \"" + id + "\" is busy: another nsbox command has held it for " +
-                  std::to_string(kLockWaitMs / 1000) + " s");
-    }
-    ::usleep(static_cast<useconds_t>(step) * 1000);
-    waited += step;
-    step = std::min(step * 2, 50);
-  }
+  return flock_bounded(fd, mode == Lock::kShared ? LOCK_SH : LOCK_EX, "container \"" + id + "\"");
 }
 
 }  // namespace

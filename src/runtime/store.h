@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/lock.h"
 #include "base/unique_fd.h"
 #include "spec/state.h"
 
@@ -26,7 +27,6 @@ Result<> validate_id(const std::string& id);
 // another's lock at most kLockWaitMs, then fails saying the container is busy: no verb
 // waits unbounded.
 enum class Lock { kNone, kShared, kExclusive };
-inline constexpr int kLockWaitMs = 60000;
 
 class ContainerDir {
  public:

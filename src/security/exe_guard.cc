@@ -20,6 +20,10 @@
 
 extern char** environ;
 
+#ifndef NSBOX_LIBEXEC_DIR
+#define NSBOX_LIBEXEC_DIR "/usr/local/libexec/nsbox"
+#endif
+
 namespace nsbox::security {
 namespace {
 
@@ -159,6 +163,16 @@ std::string runtime_exe_path() {
   char buf[4096];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+std::string helper_program(const std::string& name, const char* env_var) {
+  if (const char* e = std::getenv(env_var); e != nullptr && *e != '\0') return e;
+  std::string exe = runtime_exe_path();
+  if (auto slash = exe.rfind('/'); slash != std::string::npos) {
+    std::string beside = exe.substr(0, slash + 1) + name;
+    if (::access(beside.c_str(), X_OK) == 0) return beside;
+  }
+  return NSBOX_LIBEXEC_DIR "/" + name;
 }
 
 }  // namespace nsbox::security

@@ -27,4 +27,8 @@ Result<> protect_runtime_exe(char** argv);
 // nsbox-systemd are looked for beside it.
 std::string runtime_exe_path();
 
+// The path of nsbox's helper program NAME (nsbox-systemd, nsbox-nft): $ENV_VAR when set, else
+// beside the nsbox binary when there, else the libexec directory it is installed to.
+std::string helper_program(const std::string& name, const char* env_var);
+
 }  // namespace nsbox::security

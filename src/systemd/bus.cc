@@ -14,25 +14,10 @@
 
 extern char** environ;
 
-#ifndef NSBOX_LIBEXEC_DIR
-#define NSBOX_LIBEXEC_DIR "/usr/local/libexec/nsbox"
-#endif
-
 namespace nsbox::systemd {
 namespace {
 
 using json = nlohmann::json;
-
-// $NSBOX_SYSTEMD_HELPER, else beside the nsbox binary, else the libexec directory.
-std::string helper_path() {
-  if (const char* e = std::getenv("NSBOX_SYSTEMD_HELPER"); e != nullptr && *e != '\0') return e;
-  std::string exe = security::runtime_exe_path();
-  if (auto slash = exe.rfind('/'); slash != std::string::npos) {
-    std::string beside = exe.substr(0, slash) + "/nsbox-systemd";
-    if (::access(beside.c_str(), X_OK) == 0) return beside;
-  }
-  return NSBOX_LIBEXEC_DIR "/nsbox-systemd";
-}
 
 json properties_json(const std::vector<Property>& props) {
   json a = json::array();
@@ -48,7 +33,7 @@ bool booted() {
 }
 
 Result<Bus> Bus::open(bool user) {
-  std::string path = helper_path();
+  std::string path = security::helper_program("nsbox-systemd", "NSBOX_SYSTEMD_HELPER");
   if (::access(path.c_str(), X_OK) < 0) {
     return fail_errno("the systemd cgroup driver needs nsbox-systemd (installed with nsbox): " + path);
   }
