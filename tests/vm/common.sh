@@ -1,8 +1,8 @@
 # tests/vm/common.sh: what the VM test runners share (sourced by tests/vm/run.sh, the busybox
 # initramfs guest, and tests/vm/systemd-guest.sh, the Debian guest that boots systemd).
 #
-# The caller sets W (its work directory, with W/out made) and, before vm_kernel, takes its
-# lock; it may set VM_ACCEL (tcg|kvm), VM_VERBOSE and VM_TIMEOUT. Defined here:
+# The caller sets W (its work directory, with W/out made) and takes its lock; it may set
+# VM_ACCEL (tcg|kvm), VM_VERBOSE and VM_TIMEOUT. Defined here:
 #   elapsed T, log MSG, die MSG          timing and messages ("vm: [+Ns] ..." on stderr)
 #   apt_update, apt_install_missing PKG  host packages, logged to $W/out/apt.log
 #   vm_kernel                            Debian's kernel in $W/kernel: KVER, KERNEL, K
@@ -27,6 +27,12 @@ die() {
 # ------------------------------------------------------------------ host packages
 APT=(apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3)
 apt_updated=
+# vm_selected FUNCTION: whether test FUNCTION runs: it matches NSBOX_VM_FILTER (all do when
+# that is empty) and not NSBOX_VM_SKIP (none is skipped when that is empty).
+vm_selected() {
+  { [ -z "${NSBOX_VM_FILTER:-}" ] || [[ $1 =~ $NSBOX_VM_FILTER ]]; } &&
+    { [ -z "${NSBOX_VM_SKIP:-}" ] || ! [[ $1 =~ $NSBOX_VM_SKIP ]]; }
+}
 apt_update() {
   [ -n "$apt_updated" ] && return 0
   log "apt-get update"
@@ -50,10 +56,13 @@ apt_install_missing() {
 # vm_kernel [DIR]: Debian's own kernel package (the one linux-image-amd64 depends on),
 # downloaded (not installed) once and unpacked in DIR (default $W/kernel) with a modules.dep;
 # sets K (DIR), KVER and KERNEL (the ELF vmlinux when it could be unpacked, else the bzImage).
+# DIR.lock serialises the download and unpacking: both guests may start at once.
 vm_kernel() {
   K=${1:-$W/kernel}
   mkdir -p "$K"
   local deb kpkg vmlinuz off kver
+  exec 7>"$K.lock"
+  flock 7
   deb=$(find "$K" -maxdepth 1 -name 'linux-image-*.deb' | sort -V | tail -1)
   if [ -z "$deb" ]; then
     kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *|\{0,1\}Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -1)
@@ -85,6 +94,7 @@ vm_kernel() {
     rm -f "$K/vmlinux.tmp"
     echo "${deb##*/}" >"$K/extracted"
   fi
+  exec 7>&-
   KVER=$(ls "$K/pkg/lib/modules")
   KERNEL=$K/pkg/boot/vmlinuz-$KVER
   [ -f "$K/vmlinux" ] && KERNEL=$K/vmlinux

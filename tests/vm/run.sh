@@ -11,6 +11,7 @@
 #   NSBOX_VM_TESTS         payload files in tests/integration/ (default: cgroups_test.sh if
 #                          present, plus lifecycle_test.sh)
 #   NSBOX_VM_FILTER        extended regex on test function names (default: all)
+#   NSBOX_VM_SKIP          extended regex on test function names not to run (default: none)
 #   NSBOX_VM_WORK          cache and scratch directory (default: /var/tmp/nsbox-vm)
 #   VM_TIMEOUT             host-side limit for the whole VM run in seconds (default: 1800);
 #                          the guest's watchdog fires 60 s before it
@@ -70,12 +71,12 @@ for f in $NSBOX_VM_TESTS; do
   suite=${f%.sh}
   suite=${suite%_test}
   for fn in $(sed -n 's/^\(test_[A-Za-z0-9_]*\)().*/\1/p' "$SRC/tests/integration/$f"); do
-    if [ -z "$FILTER" ] || [[ $fn =~ $FILTER ]]; then echo "$suite $f $fn" >>"$TESTS_FILE"; fi
+    if vm_selected "$fn"; then echo "$suite $f $fn" >>"$TESTS_FILE"; fi
   done
 done
 NTESTS=$(wc -l <"$TESTS_FILE")
-[ "$NTESTS" -gt 0 ] || die "no test_* function in [$NSBOX_VM_TESTS] matches NSBOX_VM_FILTER=[$FILTER]"
-log "$NTESTS tests from: $NSBOX_VM_TESTS${FILTER:+ (filter: $FILTER)}"
+[ "$NTESTS" -gt 0 ] || die "no test_* function in [$NSBOX_VM_TESTS] matches NSBOX_VM_FILTER=[$FILTER] and not NSBOX_VM_SKIP=[${NSBOX_VM_SKIP:-}]"
+log "$NTESTS tests from: $NSBOX_VM_TESTS${FILTER:+ (filter: $FILTER)}${NSBOX_VM_SKIP:+ (skipped: $NSBOX_VM_SKIP)}"
 
 # ------------------------------------------------------------------ 1. host packages
 PKGS=(qemu-system-x86 busybox-static cpio xz-utils jq bash kmod coreutils util-linux procps)

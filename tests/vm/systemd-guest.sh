@@ -17,6 +17,7 @@
 #   NSBOX_VM_TESTS         test files: names in tests/integration/ or tests/vm/systemd/, or
 #                          paths relative to the repo (default: smoke_test.sh lifecycle_test.sh)
 #   NSBOX_VM_FILTER        extended regex on test function names (default: all)
+#   NSBOX_VM_SKIP          extended regex on test function names not to run (default: none)
 #   NSBOX_VM_ENV           extra environment for the tests: NAME=VALUE words (quote a value
 #                          with blanks as in a shell: 'A="x y"'; nothing is expanded)
 #   NSBOX_VM_EXTRA_FILES   more host files, put next to nsbox (/usr/local/bin) in the guest
@@ -95,12 +96,12 @@ for f in $NSBOX_VM_TESTS; do
   suite=${suite%.sh}
   suite=${suite%_test}
   for fn in $(sed -n 's/^\(test_[A-Za-z0-9_]*\)().*/\1/p' "$SRC/$rel"); do
-    if [ -z "$FILTER" ] || [[ $fn =~ $FILTER ]]; then echo "$suite $rel $fn" >>"$TESTS_FILE"; fi
+    if vm_selected "$fn"; then echo "$suite $rel $fn" >>"$TESTS_FILE"; fi
   done
 done
 NTESTS=$(wc -l <"$TESTS_FILE")
-[ "$NTESTS" -gt 0 ] || die "no test_* function in [$NSBOX_VM_TESTS] matches NSBOX_VM_FILTER=[$FILTER]"
-log "$NTESTS tests from: $NSBOX_VM_TESTS${FILTER:+ (filter: $FILTER)}"
+[ "$NTESTS" -gt 0 ] || die "no test_* function in [$NSBOX_VM_TESTS] matches NSBOX_VM_FILTER=[$FILTER] and not NSBOX_VM_SKIP=[${NSBOX_VM_SKIP:-}]"
+log "$NTESTS tests from: $NSBOX_VM_TESTS${FILTER:+ (filter: $FILTER)}${NSBOX_VM_SKIP:+ (skipped: $NSBOX_VM_SKIP)}"
 
 # The extra environment: NAME=VALUE words, split (and unquoted) by xargs, never evaluated.
 ENV_LINES=()
@@ -116,17 +117,8 @@ apt_install_missing qemu-system-x86 mmdebstrap busybox-static cpio xz-utils e2fs
   util-linux coreutils
 
 # ------------------------------------------------------------------ 2. guest kernel
-# The same package tests/vm/run.sh boots, in the shared $BASE_W/kernel: unpacked by whichever
-# script needs it first, under run.sh's lock.
-K=$BASE_W/kernel
-kdeb=$(find "$K" -maxdepth 1 -name 'linux-image-*.deb' 2>/dev/null | sort -V | tail -1)
-if [ -z "$kdeb" ] || [ "$(cat "$K/extracted" 2>/dev/null)" != "${kdeb##*/}" ]; then
-  mkdir -p "$BASE_W"
-  exec 8>"$BASE_W/.lock"
-  flock -n 8 || { log "waiting for tests/vm/run.sh (it holds $BASE_W/.lock)"; flock 8; }
-fi
-vm_kernel "$K"
-exec 8>&-
+# The same package tests/vm/run.sh boots, in the shared $BASE_W/kernel (vm_kernel locks it).
+vm_kernel "$BASE_W/kernel"
 KDEB=$(cat "$K/extracted")
 log "guest kernel $KVER (${KERNEL##*/})"
 
