@@ -6,9 +6,47 @@
 #   nsbox --root R/NS --log BUNDLE/log.json --log-format json create|start|exec|ps|... ID
 # and the calls, with their exit statuses, are traced in $TEST_TMP/nsbox-calls.log and shown
 # when a test fails. containerd, every shim and every container go whatever the outcome.
+#
+# The cgroup driver follows the tests': cgroupfs (containerd's cgroup /NS/ID), or, with
+# NSBOX_TEST_CGROUP_DRIVER=systemd (the systemd guest of tests/vm), the runc shim's
+# SystemdCgroup option (`ctr run --runc-systemd-cgroup`, what CRI's SystemdCgroup = true
+# sets): the shim passes --systemd-cgroup to nsbox with every call, and the task's cgroup
+# path system.slice:nsbox-ctr:ID (ctr --cgroup) names the transient unit
+# nsbox-ctr-ID.scope that nsbox has systemd start. The tests then check the unit, that exec
+# joins it, and that no unit is left after delete.
 
 CTRD_PID=
 CTRD_IMAGE=nsbox.test/busybox:latest
+
+# ctrd_systemd: the tasks run with the systemd cgroup driver.
+ctrd_systemd() { [ "${NSBOX_TEST_CGROUP_DRIVER:-cgroupfs}" = systemd ]; }
+
+# ctrd_cg ID: CG gets `ctr run`'s options for task ID's cgroup: none (containerd's /NS/ID),
+# or with systemd the shim's SystemdCgroup and the unit nsbox-ctr-ID.scope in system.slice.
+ctrd_cg() {
+  CG=()
+  if ctrd_systemd; then CG=(--runc-systemd-cgroup --cgroup "system.slice:nsbox-ctr:$1"); fi
+}
+
+# ctrd_units: (systemd) the units of this test's tasks that systemd knows, active or not.
+ctrd_units() {
+  ctrd_systemd || return 0
+  systemctl list-units --all --plain --no-legend "nsbox-ctr-t$$-*.scope" 2>/dev/null | awk '{ print $1 }'
+}
+
+# ctrd_assert_scope ID PID: (systemd) task ID runs in the transient unit nsbox-ctr-ID.scope
+# of system.slice: systemctl shows it active with PID (the task's init), whose cgroup is the
+# unit's.
+ctrd_assert_scope() {
+  local unit=nsbox-ctr-$1.scope pid=$2 st
+  st=$(systemctl status --no-pager --lines=0 "$unit" 2>&1) || fail "systemctl status $unit failed: [$st] $(calls)"
+  assert_contains "$st" "Active: active (running)" "systemctl status $unit"
+  grep -qE "[^0-9]$pid " <<<"$st" || fail "systemctl status $unit does not list the task's init $pid: [$st]"
+  assert_eq "$(systemctl show -P Slice "$unit")" system.slice "slice of $unit"
+  assert_eq "$(systemctl show -P ControlGroup "$unit")" "/system.slice/$unit" "control group of $unit"
+  assert_eq "$(awk -F: '$1 == "0" { print $3 }' "/proc/$pid/cgroup")" "/system.slice/$unit" "cgroup of the init of $1"
+  echo "task $1: $unit active, init $pid in /system.slice/$unit"
+}
 
 # ctrd_need: skip unless containerd, ctr, the runc v2 shim and umoci are installed.
 ctrd_need() {
@@ -45,6 +83,10 @@ ctrd_image_archive() {
 # The shim's runtime root for nsbox is $RUNC_ROOT/$NS; container cgroups are /$NS/ID.
 ctrd_start() {
   ctrd_need
+  if ctrd_systemd; then
+    [ -d /run/systemd/system ] || skip "NSBOX_TEST_CGROUP_DRIVER=systemd, but systemd is not pid 1 here"
+    command -v systemctl >/dev/null || skip "systemctl is not installed"
+  fi
   local archive
   archive=$(ctrd_image_archive)
   CTRD=$TEST_TMP/containerd
@@ -157,6 +199,12 @@ ctrd_stop() {
     xargs -r -n1 umount -l 2>/dev/null || true
   find /sys/fs/cgroup -maxdepth 3 -type d -path "*/$NS*" 2>/dev/null | sort -r |
     xargs -r rmdir 2>/dev/null || true
+  # systemd: the units nsbox's delete left (CTRD_UNITS_LEFT, for the tests that check) go.
+  CTRD_UNITS_LEFT=$(ctrd_units)
+  if [ -n "$CTRD_UNITS_LEFT" ]; then
+    # shellcheck disable=SC2086 # unit names
+    { systemctl stop $CTRD_UNITS_LEFT; systemctl reset-failed $CTRD_UNITS_LEFT; } >/dev/null 2>&1 || true
+  fi
   if [ "${CTRD_RUN_EXISTED:-1}" = 0 ]; then
     rmdir /run/containerd/s /run/containerd/fifo /run/containerd/runc /run/containerd 2>/dev/null || true
   fi
@@ -201,10 +249,12 @@ ctr_expect_rc() {
 run_detached() {
   local id=$1
   shift
-  ctr_ok run -d --runc-binary "$TRACED" --runc-root "$RUNC_ROOT" "$CTRD_IMAGE" "$id" "$@"
+  ctrd_cg "$id"
+  ctr_ok run -d --runc-binary "$TRACED" --runc-root "$RUNC_ROOT" "${CG[@]}" "$CTRD_IMAGE" "$id" "$@"
   task_status "$id"
   assert_eq "$STATUS" RUNNING "task status after ctr run -d $id"
   PID=$TASK_PID
+  if ctrd_systemd; then ctrd_assert_scope "$id" "$PID"; fi
 }
 
 # task_status ID: STATUS and TASK_PID of ID from `ctr task ls` (empty when it has no task).
@@ -232,8 +282,15 @@ no_shim() { [ -z "$(shim_pids "$1")" ]; }
 # nsbox_state ID: the state nsbox keeps for ID in the shim's runtime root.
 nsbox_state() { "$NSBOX" --root "$RUNC_ROOT/$NS" state "$1"; }
 
-# cgroup_dirs ID: the cgroup directories of container ID (cgroupsPath /$NS/ID).
-cgroup_dirs() { find /sys/fs/cgroup -maxdepth 3 -type d -path "*/$NS/$1" 2>/dev/null || true; }
+# cgroup_dirs ID: the cgroup directories of container ID (cgroupsPath /$NS/ID; with
+# systemd, its unit's).
+cgroup_dirs() {
+  if ctrd_systemd; then
+    find /sys/fs/cgroup/system.slice -maxdepth 1 -type d -name "nsbox-ctr-$1.scope" 2>/dev/null || true
+  else
+    find /sys/fs/cgroup -maxdepth 3 -type d -path "*/$NS/$1" 2>/dev/null || true
+  fi
+}
 
 # assert_gone ID: containerd and nsbox know nothing of ID any more; no shim, cgroup or
 # rootfs mount of it is left.
@@ -246,6 +303,11 @@ assert_gone() {
   [ ! -e "$RUNC_ROOT/$NS/$id" ] || fail "nsbox state $RUNC_ROOT/$NS/$id left behind: $(ls -la "$RUNC_ROOT/$NS/$id") $(calls)"
   wait_for "the shim of $id to exit" no_shim "$id"
   [ -z "$(cgroup_dirs "$id")" ] || fail "cgroups of $id left behind: $(cgroup_dirs "$id") $(calls)"
+  if ctrd_systemd; then
+    local u
+    u=$(systemctl list-units --all --plain --no-legend "nsbox-ctr-$id.scope" 2>/dev/null)
+    [ -z "$u" ] || fail "the unit of $id is left: [$u] $(calls)"
+  fi
   if grep -F "/$NS/$id/rootfs" /proc/self/mountinfo >/dev/null; then
     fail "rootfs of $id still mounted $(calls)"
   fi
@@ -254,19 +316,30 @@ assert_gone() {
 test_run_rm_true_and_exit_status() {
   ctrd_start
   # The shim runs $NSBOX itself here (no tracing wrapper).
-  ctr_expect_rc 0 run --rm --runc-binary "$NSBOX" --runc-root "$RUNC_ROOT" "$CTRD_IMAGE" "$(cid true)" true
+  ctrd_cg "$(cid true)"
+  ctr_expect_rc 0 run --rm --runc-binary "$NSBOX" --runc-root "$RUNC_ROOT" "${CG[@]}" "$CTRD_IMAGE" "$(cid true)" true
   assert_gone "$(cid true)"
-  ctr_expect_rc 3 run --rm --runc-binary "$NSBOX" --runc-root "$RUNC_ROOT" "$CTRD_IMAGE" "$(cid exit3)" \
-    sh -c 'echo "pid=$$ out"; echo err >&2; exit 3'
-  assert_eq "$OUT" "pid=1 out" "stdout of the container (its own pid namespace)"
+  ctrd_cg "$(cid exit3)"
+  ctr_expect_rc 3 run --rm --runc-binary "$NSBOX" --runc-root "$RUNC_ROOT" "${CG[@]}" "$CTRD_IMAGE" "$(cid exit3)" \
+    sh -c 'echo "pid=$$ out"; echo err >&2; cat /proc/self/cgroup; exit 3'
+  assert_eq "$(head -1 <<<"$OUT")" "pid=1 out" "stdout of the container (its own pid namespace)"
   assert_contains "$ERR" "err" "stderr of the container"
+  if ctrd_systemd; then
+    # ctr's spec shares the host's cgroup namespace: the task sees its unit.
+    assert_eq "$(tail -1 <<<"$OUT")" "0::/system.slice/nsbox-ctr-$(cid exit3).scope" "cgroup of the task"
+  fi
   assert_gone "$(cid exit3)"
   # The same through the trace: the shim called nsbox create, start and delete.
-  ctr_expect_rc 0 run --rm --runc-binary "$TRACED" --runc-root "$RUNC_ROOT" "$CTRD_IMAGE" "$(cid traced)" true
+  ctrd_cg "$(cid traced)"
+  ctr_expect_rc 0 run --rm --runc-binary "$TRACED" --runc-root "$RUNC_ROOT" "${CG[@]}" "$CTRD_IMAGE" "$(cid traced)" true
   local log
   log=$(cat "$CALLS")
   assert_contains "$log" "--root $RUNC_ROOT/$NS --log " "global options the shim gives nsbox"
-  assert_contains "$log" "--log-format json create --bundle " "nsbox create by the shim"
+  if ctrd_systemd; then
+    assert_contains "$log" "--log-format json --systemd-cgroup create --bundle " "nsbox create by the shim, with the systemd driver"
+  else
+    assert_contains "$log" "--log-format json create --bundle " "nsbox create by the shim"
+  fi
   assert_contains "$log" "start $(cid traced)" "nsbox start by the shim"
   assert_contains "$log" "delete $(cid traced)" "nsbox delete by the shim"
   if grep -q -- '-> exit [1-9]' "$CALLS"; then fail "an nsbox call failed: $(calls)"; fi
@@ -301,6 +374,9 @@ test_detached_task_exec_and_ps() {
     sleep 0.05
   done
   [ -n "$epid" ] || fail "the detached exec (sleep 777) is not running in the container $(calls)"
+  if ctrd_systemd; then
+    assert_eq "$(awk -F: '$1 == "0" { print $3 }' "/proc/$epid/cgroup")" "/system.slice/nsbox-ctr-$id.scope" "cgroup of the detached exec"
+  fi
   ctr_ok task ps "$id"
   local pids
   pids=$(printf '%s\n' "$OUT" | awk 'NR > 1 { print $1 }' | sort -n | tr '\n' ' ')
@@ -458,7 +534,8 @@ test_containers_of_one_namespace_are_deleted_independently() {
 test_default_network_namespace_and_net_host() {
   ctrd_start
   # ctr's default spec gives the container a new network namespace with only lo.
-  ctr_ok run --rm --runc-binary "$TRACED" --runc-root "$RUNC_ROOT" "$CTRD_IMAGE" "$(cid net)" \
+  ctrd_cg "$(cid net)"
+  ctr_ok run --rm --runc-binary "$TRACED" --runc-root "$RUNC_ROOT" "${CG[@]}" "$CTRD_IMAGE" "$(cid net)" \
     sh -c 'ls /sys/class/net | tr "\n" " "; echo; readlink /proc/self/ns/net'
   local host_ns host_ifs
   host_ns=$(readlink /proc/self/ns/net)
@@ -467,7 +544,8 @@ test_default_network_namespace_and_net_host() {
   assert_ne "$(tail -1 <<<"$OUT")" "$host_ns" "network namespace of the container"
   assert_gone "$(cid net)"
   # --net-host: the host's namespace and interfaces.
-  ctr_ok run --rm --net-host --runc-binary "$TRACED" --runc-root "$RUNC_ROOT" "$CTRD_IMAGE" "$(cid host)" \
+  ctrd_cg "$(cid host)"
+  ctr_ok run --rm --net-host --runc-binary "$TRACED" --runc-root "$RUNC_ROOT" "${CG[@]}" "$CTRD_IMAGE" "$(cid host)" \
     sh -c 'ls /sys/class/net | tr "\n" " "; echo; readlink /proc/self/ns/net'
   assert_eq "$(head -1 <<<"$OUT")" "$host_ifs" "interfaces with --net-host"
   assert_eq "$(tail -1 <<<"$OUT")" "$host_ns" "network namespace with --net-host"
@@ -479,8 +557,9 @@ test_run_with_terminal() {
   ctrd_start
   # ctr run -t under script(1)'s pty: the shim gets the console through --console-socket.
   local cmd rc=0 out
+  ctrd_cg "$(cid tty)"
   cmd=$(printf '%q ' ctr -a "$SOCK" -n "$NS" run -t --rm --fifo-dir "$FIFO" --runc-binary "$TRACED" --runc-root "$RUNC_ROOT" \
-    "$CTRD_IMAGE" "$(cid tty)" sh -c '[ -t 0 ] && [ -t 1 ] && echo "tty=$(tty)"; exit 4')
+    "${CG[@]}" "$CTRD_IMAGE" "$(cid tty)" sh -c '[ -t 0 ] && [ -t 1 ] && echo "tty=$(tty)"; exit 4')
   out=$(timeout 60 script -qec "$cmd" /dev/null </dev/null 2>&1) || rc=$?
   out=$(printf '%s' "$out" | tr -d '\r\0')
   assert_eq "$rc" 4 "exit status of ctr run -t (output [$out]) $(calls)"
@@ -500,7 +579,7 @@ test_stopping_containerd_leaves_no_shim_container_or_cgroup() {
   pb=$PID
   ctr_ok task pause "$b"
   [ -n "$(shim_pids "$a")" ] || fail "no shim found for $a (pattern -id $a -address $SOCK)"
-  [ -n "$(cgroup_dirs "$a")" ] || fail "no cgroup found for $a under /sys/fs/cgroup/*/$NS"
+  [ -n "$(cgroup_dirs "$a")" ] || fail "no cgroup found for $a"
   # What at_exit does when a test fails half-way: everything goes.
   ctrd_stop
   [ -z "$(shim_pids)" ] || fail "shims left: $(shim_pids | xargs -r ps -o pid,args -p)"
@@ -510,6 +589,8 @@ test_stopping_containerd_leaves_no_shim_container_or_cgroup() {
   local cg
   cg=$(find /sys/fs/cgroup -maxdepth 3 -type d -path "*/$NS*" 2>/dev/null)
   [ -z "$cg" ] || fail "cgroups left: $cg"
+  [ -z "$CTRD_UNITS_LEFT" ] || fail "units left (nsbox delete --force did not stop them): $CTRD_UNITS_LEFT"
+  [ -z "$(cgroup_dirs "$a")$(cgroup_dirs "$b")" ] || fail "cgroups left: $(cgroup_dirs "$a") $(cgroup_dirs "$b")"
   if grep -F "$CTRD" /proc/self/mountinfo >/dev/null; then fail "mounts left: $(grep -F "$CTRD" /proc/self/mountinfo)"; fi
   local id h
   for id in "$a" "$b"; do
@@ -542,6 +623,8 @@ test_cleanup_after_containerd_and_shims_are_killed() {
   local cg
   cg=$(find /sys/fs/cgroup -maxdepth 3 -type d -path "*/$NS*" 2>/dev/null)
   [ -z "$cg" ] || fail "cgroups left: $cg"
+  [ -z "$CTRD_UNITS_LEFT" ] || fail "units left (nsbox delete --force did not stop them): $CTRD_UNITS_LEFT"
+  [ -z "$(cgroup_dirs "$a")" ] || fail "cgroups left: $(cgroup_dirs "$a")"
   if grep -F "$CTRD" /proc/self/mountinfo >/dev/null; then fail "mounts left: $(grep -F "$CTRD" /proc/self/mountinfo | awk '{print $5}')"; fi
   [ ! -e "/run/containerd/s/$h" ] || fail "the shim socket of $a is left: /run/containerd/s/$h"
 }

@@ -1,9 +1,18 @@
-# podman (Debian's 4.3, rootful, cgroupfs manager) running its containers with nsbox.
+# podman (Debian's 4.3, rootful) running its containers with nsbox.
 # Each test gets its own podman: storage, run root and configuration under $TEST_TMP, and
 # every podman command runs in a network and mount namespace the test makes (a holder
 # process keeps them), so podman's bridge, its address, firewall rules, CNI state and
 # overlay mounts exist only there and go away with the test.
-
+#
+# podman's cgroup manager follows the tests' cgroup driver: cgroupfs, or, with
+# NSBOX_TEST_CGROUP_DRIVER=systemd (the systemd guest of tests/vm), podman's default on a
+# systemd host, cgroup_manager = "systemd": podman then passes --systemd-cgroup and
+# cgroupsPath machine.slice:libpod:ID (a pod's machine-libpod_pod_POD.slice:libpod:ID) to
+# nsbox, which has systemd start the transient scope libpod-ID.scope. The fresh /run of the
+# test's namespace then holds the host's /run/systemd and /run/dbus (systemd's marker
+# /run/systemd/system, its private socket and the system bus), which podman (for conmon's
+# scope and the pod's slice) and nsbox-systemd use. The tests check the scope, update as
+# systemd shows it, and that no unit of a container is left after it is removed.
 # pm ARGS...: this test's podman ($PM_DIR/pm, a script, so that tmux can run it too).
 pm() { "$PM_DIR/pm" "$@"; }
 pm_logs_have() { pm logs "$1" 2>/dev/null | grep -q "$2"; }
@@ -11,14 +20,19 @@ holder_ready() { [ "$(cat "/proc/$PM_HOLDER/comm" 2>/dev/null)" = sleep ]; }
 
 IMG=localhost/nsbox-busybox
 
+# pm_systemd: the test runs with podman's (and so nsbox's) systemd cgroup manager.
+pm_systemd() { [ "${NSBOX_TEST_CGROUP_DRIVER:-cgroupfs}" = systemd ]; }
+
 # podman_conf FILE [ENGINE_LINE [SECTION LINES...]]: a containers.conf with nsbox as podman's
 # runtime. The first extra line goes into [engine]; the rest follow as written.
 podman_conf() {
   local f=$1
   shift
   {
-    printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n'
-    printf '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nruntime = "nsbox"\n'
+    # k8s-file logs: on a systemd host podman's default is journald, whose journal in
+    # /run/log is not in the test's /run.
+    printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\nlog_driver = "k8s-file"\n'
+    printf '[engine]\ncgroup_manager = "%s"\nevents_logger = "file"\nruntime = "nsbox"\n' "${PM_CGROUP_MANAGER:-cgroupfs}"
     printf 'runtime_supports_json = ["crun", "runc", "nsbox"]\n'
     [ $# -eq 0 ] || { printf '%s\n' "$1"; shift; }
     printf '[engine.runtimes]\nnsbox = ["%s"]\n' "$NSBOX"
@@ -30,6 +44,14 @@ podman_setup() {
   command -v podman >/dev/null || skip "podman is not installed (Debian package podman)"
   PM_DIR=$TEST_TMP/podman
   mkdir -p "$PM_DIR/cni" "$PM_DIR/tmp"
+  local mode=cgroupfs
+  if pm_systemd; then
+    [ -d /run/systemd/system ] || skip "NSBOX_TEST_CGROUP_DRIVER=systemd, but systemd is not pid 1 here"
+    [ -S /run/dbus/system_bus_socket ] || skip "NSBOX_TEST_CGROUP_DRIVER=systemd, but there is no system bus"
+    command -v systemctl >/dev/null || skip "systemctl is not installed"
+    mode=systemd
+  fi
+  PM_CGROUP_MANAGER=$mode
   # podman passes --log and --log-format json only to runtimes it lists here; the host
   # has no CAP_SYS_RESOURCE, so podman's default 1048576 file limit cannot be set: ask for
   # what the host allows (see test_podman_rlimit_beyond_the_hosts_is_a_clear_error).
@@ -40,21 +62,109 @@ podman_setup() {
   chmod +x "$PM_DIR/pm"
   PM_CGROUP_PARENT_EXISTED=$(find /sys/fs/cgroup -maxdepth 2 -name libpod_parent | head -1)
   # Fresh /run and /var/lib there (CNI's state, netns files, iptables' lock): nothing of
-  # podman's lands on the host's.
+  # podman's lands on the host's. With systemd, the host's /run/systemd and /run/dbus are
+  # bound into the fresh /run (through a bind of the host's /run made before the tmpfs
+  # hides it, and dropped after).
+  mkdir -p "$PM_DIR/hostrun"
   unshare --net --mount --propagation private -- sh -c '
-    mount -t tmpfs none /run && mount -t tmpfs none /var/lib && mkdir /run/netns /var/lib/cni &&
-    ip link set lo up && exec sleep infinity' &
+    if [ "$1" = systemd ]; then mount --rbind /run "$2" || exit 1; fi
+    mount -t tmpfs none /run && mount -t tmpfs none /var/lib && mkdir /run/netns /var/lib/cni || exit 1
+    if [ "$1" = systemd ]; then
+      mkdir /run/systemd /run/dbus && mount --rbind "$2/systemd" /run/systemd &&
+        mount --rbind "$2/dbus" /run/dbus && umount -l "$2" || exit 1
+    fi
+    ip link set lo up && exec sleep infinity' sh "$mode" "$PM_DIR/hostrun" 2>"$PM_DIR/holder.err" &
   PM_HOLDER=$!
   echo "$PM_HOLDER" >"$PM_DIR/holder"
   kill_at_exit "$PM_HOLDER"
   at_exit podman_teardown
-  wait_for "the podman namespaces" holder_ready
+  local i
+  for i in $(seq 100); do
+    holder_ready && break
+    kill -0 "$PM_HOLDER" 2>/dev/null || fail "making the podman namespaces failed: $(cat "$PM_DIR/holder.err")"
+    sleep 0.05
+  done
+  holder_ready || fail "timed out waiting for the podman namespaces"
+  if pm_systemd; then
+    local why
+    why=$(nsenter -t "$PM_HOLDER" -n -m sh -c '[ -d /run/systemd/system ] && [ -S /run/dbus/system_bus_socket ] &&
+      [ -S /run/systemd/private ] && echo ok' 2>&1)
+    assert_eq "$why" ok "systemd's and the bus's sockets in the test's /run"
+  fi
   tar -C "$(shared_rootfs)" -c . | pm import -q - "$IMG" >/dev/null || fail "podman import failed"
+}
+
+# pm_created: the ids of every container this test's podman created (from its event log),
+# infra containers of pods included.
+pm_created() {
+  pm events --stream=false --filter type=container --filter event=create --format '{{.ID}}' 2>/dev/null | sort -u
+}
+
+# pm_units_left [PREFIX]: with systemd, the units PREFIX-ID.scope (libpod-ID.scope, the
+# container's; libpod-conmon-ID.scope, conmon's) of this test's containers that systemd
+# still knows, and their cgroups still there; nothing otherwise.
+pm_units_left() {
+  pm_systemd || return 0
+  local id units=() names=()
+  for id in $(pm_created); do
+    units+=("${1:-libpod}-$id.scope")
+    names+=(${names[0]+-o} -name "${1:-libpod}-$id.scope")
+  done
+  [ ${#units[@]} -gt 0 ] || return 0
+  systemctl list-units --all --plain --no-legend "${units[@]}" 2>/dev/null | awk '{ print $1 }'
+  find /sys/fs/cgroup -maxdepth 4 -type d \( "${names[@]}" \) 2>/dev/null || true
+}
+no_conmon_units() { [ -z "$(pm_units_left libpod-conmon)" ]; }
+
+# pm_assert_removed: (systemd) after `podman rm` of the test's containers, no unit or
+# cgroup of one is left (nsbox's delete stops the unit); conmon's (podman's) go when
+# conmon has exited.
+pm_assert_removed() {
+  pm_systemd || return 0
+  local left
+  left=$(pm_units_left)
+  [ -z "$left" ] || fail "left behind by the removed containers: ${left//$'\n'/ }"
+  local end=$((SECONDS + 10))
+  until no_conmon_units; do
+    [ "$SECONDS" -lt "$end" ] || fail "conmon's units left 10 s after rm: $(pm_units_left libpod-conmon | tr '\n' ' ')"
+    sleep 0.2
+  done
+}
+
+# pm_assert_scope ID [SLICE]: (systemd) container ID runs in the transient unit
+# libpod-ID.scope of SLICE (machine.slice): systemctl shows it active with the container's
+# init, which is in the unit's cgroup. Sets PM_CG to that cgroup's directory.
+pm_assert_scope() {
+  local id=$1 slice=${2:-machine.slice} unit=libpod-$1.scope pid st cg
+  pid=$(pm inspect -f '{{.State.Pid}}' "$id")
+  [ "${pid:-0}" -gt 0 ] || fail "no pid for container $id"
+  st=$(systemctl status --no-pager --lines=0 "$unit" 2>&1) || fail "systemctl status $unit failed: [$st]"
+  assert_contains "$st" "Active: active (running)" "systemctl status $unit"
+  grep -qE "[^0-9]$pid " <<<"$st" || fail "systemctl status $unit does not list the container's init $pid: [$st]"
+  assert_eq "$(systemctl show -P Slice "$unit")" "$slice" "slice of $unit"
+  cg=$(systemctl show -P ControlGroup "$unit")
+  assert_eq "$(awk -F: '$1 == "0" { print $3 }' "/proc/$pid/cgroup")" "$cg" "cgroup of the init of $id"
+  PM_CG=/sys/fs/cgroup$cg
+  echo "container ${id:0:12}: $unit in $slice, init $pid in $cg; conmon in $(awk -F: '$1 == "0" { print $3 }' \
+    "/proc/$(pm inspect -f '{{.State.ConmonPid}}' "$id")/cgroup" 2>/dev/null)"
+}
+
+# pm_rm ID...: podman rm -f of the containers; then (systemd) nothing of them is left.
+pm_rm() {
+  pm rm -f -t 0 "$@" >/dev/null || fail "podman rm -f $* failed"
+  pm_assert_removed
 }
 
 podman_teardown() {
   pm rm -a -f -t 0 >/dev/null 2>&1
   pm pod rm -a -f -t 0 >/dev/null 2>&1
+  # systemd: a unit that a failed test left (none, when it passed) goes too.
+  local left
+  if pm_systemd; then
+    left=$( (pm_units_left; pm_units_left libpod-conmon) | grep -v /)
+    # shellcheck disable=SC2086 # unit names
+    [ -z "$left" ] || { systemctl stop $left; systemctl reset-failed $left; } >/dev/null 2>&1
+  fi
   pm rmi -a -f >/dev/null 2>&1
   # cgroupfs: podman's parent cgroups, if they were made for us (conmon's are left inside).
   # conmon leaves them a moment after the containers are gone.
@@ -84,6 +194,14 @@ test_podman_run_exit_codes_and_errors() {
   out=$(pm run --rm --network none "$IMG" /etc 2>&1) || rc=$?
   assert_eq "$rc" 126 "exit status of a program that cannot run"
   assert_contains "$out" "permission denied"
+  if pm_systemd; then
+    # The unit of a run --rm container, as its init sees it in the host's cgroup namespace.
+    out=$(pm run --rm --network none --cgroupns host --cidfile "$PM_DIR/rm.cid" "$IMG" cat /proc/self/cgroup) ||
+      fail "podman run --rm --cgroupns host failed"
+    assert_eq "$out" "0::/machine.slice/libpod-$(cat "$PM_DIR/rm.cid").scope" "cgroup of a podman run --rm container"
+  fi
+  # Every container went with its run --rm.
+  pm_assert_removed
 }
 
 test_podman_detached_logs_exec_signals_update_stop() {
@@ -92,16 +210,35 @@ test_podman_detached_logs_exec_signals_update_stop() {
   id=$(pm run -d --network none "$IMG" sh -c 'echo started; trap "echo got usr1" USR1; while :; do sleep 0.1; done') ||
     fail "podman run -d failed"
   wait_for "the container's first line" pm_logs_have "$id" started
+  pm_systemd && pm_assert_scope "$id"
   out=$(pm exec "$id" sh -c 'echo in exec; cat /proc/1/cmdline | tr "\0" " "') || fail "podman exec failed"
   assert_contains "$out" "in exec"
   assert_contains "$out" "trap" "pid 1 seen from exec"
+  if pm_systemd; then
+    # The exec'd process joined the container's cgroup (the root of its cgroup namespace),
+    # not conmon's.
+    assert_eq "$(pm exec "$id" cat /proc/self/cgroup)" "0::/" "cgroup of an exec'd process"
+  fi
   pm kill -s USR1 "$id" >/dev/null || fail "kill -s USR1 failed"
   wait_for "USR1 to reach the container" pm_logs_have "$id" "got usr1"
   pm pause "$id" >/dev/null || fail "pause failed"
   assert_eq "$(pm inspect -f '{{.State.Status}}' "$id")" paused "status after pause"
+  if pm_systemd; then
+    assert_eq "$(cat "$PM_CG/cgroup.freeze")" 1 "cgroup.freeze of libpod-$id.scope after pause"
+    assert_eq "$(systemctl show -P ActiveState "libpod-$id.scope")" active "the unit while paused"
+  fi
   pm unpause "$id" >/dev/null || fail "unpause failed"
   assert_eq "$(pm inspect -f '{{.State.Status}}' "$id")" running "status after unpause"
+  if pm_systemd; then
+    assert_eq "$(cat "$PM_CG/cgroup.freeze")" 0 "cgroup.freeze of libpod-$id.scope after unpause"
+  fi
   pm update --memory 64m "$id" >/dev/null || fail "update --memory failed"
+  if pm_systemd; then
+    # podman's update reaches systemd through nsbox update: the unit's property, and the
+    # unit's cgroup.
+    assert_eq "$(systemctl show -P MemoryMax "libpod-$id.scope")" $((64 * 1024 * 1024)) "MemoryMax of libpod-$id.scope after update"
+    assert_eq "$(cat "$PM_CG/memory.max")" $((64 * 1024 * 1024)) "memory.max of libpod-$id.scope after update"
+  fi
   local cg
   # (A v1 memory hierarchy where there is one; a pure v2 host has none.)
   cg=$( (find /sys/fs/cgroup/memory -type d -name "*${id}*" 2>/dev/null || true) | head -1)
@@ -117,15 +254,17 @@ test_podman_detached_logs_exec_signals_update_stop() {
   assert_eq "$(pm inspect -f '{{.State.ExitCode}}' "$id")" 137 "exit code after TERM then KILL"
   pm rm -f "$id" >/dev/null || fail "rm -f failed"
   assert_eq "$(pm ps -a -q | wc -l)" 0 "containers after rm -f"
+  pm_assert_removed
 }
 
 test_podman_stop_with_term() {
   podman_setup
   local id
   id=$(pm run -d --network none "$IMG" sh -c 'trap "exit 0" TERM; while :; do sleep 0.1; done') || fail "run -d failed"
+  pm_systemd && pm_assert_scope "$id"
   pm stop -t 10 "$id" >/dev/null || fail "stop failed"
   assert_eq "$(pm inspect -f '{{.State.ExitCode}}' "$id")" 0 "exit code after TERM"
-  pm rm -f "$id" >/dev/null
+  pm_rm "$id"
 }
 
 test_podman_exec_tty_under_a_real_terminal() {
@@ -141,6 +280,7 @@ test_podman_exec_tty_under_a_real_terminal() {
   screen=$(tmux -S "$sock" capture-pane -p)
   assert_contains "$screen" "/dev/pts/" "tty inside exec -it"
   assert_contains "$screen" "$(tmux -S "$sock" display -p '#{pane_height} #{pane_width}')" "the terminal's size inside"
+  pm_rm "$id"
 }
 
 test_podman_default_bridge_network() {
@@ -153,6 +293,7 @@ test_podman_default_bridge_network() {
   assert_contains "$out" "gateway-ok" "the bridge's gateway answers"
   # Only in the test's namespace: the host has no such bridge.
   ! ip link show cni-podman0 >/dev/null 2>&1 || fail "podman's bridge appeared on the host"
+  pm_assert_removed
 }
 
 test_podman_pod_shares_a_network_namespace() {
@@ -168,7 +309,23 @@ test_podman_pod_shares_a_network_namespace() {
   nb=$(pm exec "$b" readlink /proc/self/ns/net)
   assert_eq "$na" "$nb" "network namespaces of the pod's containers"
   assert_ne "$(pm exec "$a" readlink /proc/self/ns/pid)" "" "pid namespace readable"
+  local slice=""
+  if pm_systemd; then
+    # The pod's containers, its infra container too, in their units in the pod's slice
+    # (podman's cgroupsPath machine-libpod_pod_POD.slice:libpod:ID).
+    # (podman 4.3 shows the parent as machine.slice/machine-libpod_pod_POD.slice.)
+    slice=$(pm inspect -f '{{.HostConfig.CgroupParent}}' "$a")
+    slice=${slice##*/}
+    assert_eq "$slice" "machine-libpod_pod_$(pm pod inspect -f '{{.ID}}' p).slice" "cgroup parent of a container in the pod"
+    pm_assert_scope "$a" "$slice"
+    pm_assert_scope "$b" "$slice"
+    pm_assert_scope "$(pm pod inspect -f '{{.InfraContainerID}}' p)" "$slice"
+  fi
   pm pod rm -f -t 0 p >/dev/null || fail "pod rm failed"
+  pm_assert_removed
+  if [ -n "$slice" ]; then
+    echo "after pod rm: $slice: [$(systemctl list-units --all --plain --no-legend "$slice")]"
+  fi
 }
 
 test_podman_rlimit_beyond_the_hosts_is_a_clear_error() {
@@ -181,12 +338,16 @@ test_podman_rlimit_beyond_the_hosts_is_a_clear_error() {
   [ "$rc" -ne 0 ] || fail "a file limit above the host's was accepted"
   assert_contains "$out" "RLIMIT_NOFILE" "the error names the limit"
   assert_contains "$out" "operation not permitted"
+  # The failed create left no unit (systemd).
+  pm_assert_removed
 }
 
 test_podman_rootless_with_no_network() {
   command -v podman >/dev/null || skip "podman is not installed (Debian package podman)"
   command -v newuidmap >/dev/null || skip "newuidmap is not installed (Debian package uidmap)"
   test_user
+  # cgroupfs whatever the tests' driver: the systemd manager of a rootless podman is the
+  # user's (systemd --user over the user's bus, dbus-user-session), which the test user has not.
   local conf=$TEST_TMP/rootless.conf
   podman_conf "$conf"
   chmod 644 "$conf"
