@@ -511,11 +511,11 @@ test_cpu_quota_caps_busy_loop() {
   usedq=$(cg_cpu_usage_ms "$pq")
   usedc=$(cg_cpu_usage_ms "$pc")
   echo "cpu used in ~2 s of spinning: capped ${usedq} ms, control ${usedc} ms"
-  [ "$usedq" -lt 800 ] || fail "container with 20% cpu quota used $usedq ms (control $usedc ms)"
-  # Unloaded, the control uses ~2 s; under a parallel ctest it gets less, so the bar is
-  # "clearly above the cap" rather than a share of the wall time.
-  [ "$usedc" -gt 1000 ] && [ "$usedc" -gt $((usedq * 5 / 2)) ] ||
-    fail "control container used only $usedc ms (capped $usedq ms): host too busy to compare"
+  # Compared with the control of the same run, not with the wall clock: under emulation on a
+  # loaded host the guest's 2 s stretch (the control once used 2976 ms in them). Unloaded, the
+  # capped one uses a fifth of the control's time; it must at least stay under half.
+  [ "$usedc" -gt 1000 ] || fail "control container used only $usedc ms (capped $usedq ms): host too busy to compare"
+  [ $((usedq * 2)) -lt "$usedc" ] || fail "container with 20% cpu quota used $usedq ms, the control $usedc ms"
   cg_finish "$idq"
   cg_finish "$idc"
 }
