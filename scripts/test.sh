@@ -11,7 +11,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # The tests' own needs: C helpers, terminals, rootless ids, podman's seccomp profile, and
 # the engines they drive (podman, docker, containerd) with what those need.
 "$top/scripts/deps.sh" tmux gcc libc6-dev uidmap golang-github-containers-common \
-  podman catatonit containernetworking-plugins docker.io containerd umoci
+  podman catatonit containernetworking-plugins docker.io containerd umoci nftables
 "$top/scripts/build.sh"
 (cd "$top/build" && ctest --output-on-failure -j2 "$@")
 # The coverage-guided fuzzers over the config and state parsers, bounded (NSBOX_SKIP_FUZZ=1
@@ -26,12 +26,14 @@ if [ "${NSBOX_SKIP_VM:-0}" = 1 ]; then
   exit 0
 fi
 # The two guests run at the same time: under emulation each keeps about one core busy.
-# The cgroup v2 guest (tests/vm/run.sh): the cgroup, lifecycle, namespace, exec, seccomp, idmap
-# and security tests on Debian's 6.1 kernel with cgroup2 alone. Left to the host: the tests
+# The cgroup v2 guest (tests/vm/run.sh): the cgroup, lifecycle, namespace, exec, seccomp, idmap,
+# security and network tests on Debian's 6.1 kernel with cgroup2 alone. Left to the host: the tests
 # whose subject is no kernel's (path resolution through links, profile parsing, the program
 # cache), and the longest under emulation.
 v2_guest() {
-  NSBOX=$top/build/nsbox NSBOX_VM_TESTS="cgroups_test.sh lifecycle_test.sh namespaces_test.sh exec_test.sh seccomp_test.sh idmap_test.sh security_test.sh" \
+  NSBOX=$top/build/nsbox NSBOX_VM_TESTS="cgroups_test.sh lifecycle_test.sh namespaces_test.sh exec_test.sh seccomp_test.sh idmap_test.sh security_test.sh network_test.sh" \
+    NSBOX_VM_MODULES="overlay veth bridge nf_tables nft_chain_nat nft_nat nft_masq nft_fib_inet nft_ct" \
+    NSBOX_VM_EXTRA_TOOLS="ip nft nsenter unshare" \
     NSBOX_VM_SKIP=${NSBOX_VM_SKIP-^(test_hostile_links_never_reach_host|test_seccomp_bad_profiles|test_seccomp_program_cache)$} \
     VM_TIMEOUT=${VM_TIMEOUT:-1500} NSBOX_VM_TEST_TIMEOUT=${NSBOX_VM_TEST_TIMEOUT:-150} \
     "$top/tests/vm/run.sh"

@@ -32,6 +32,8 @@ void print_help() {
       "  --log-format text|json  format of the log file (default text)\n"
       "  --debug                 log debug messages\n"
       "  --systemd-cgroup        use the systemd cgroup driver (cgroupsPath \"slice:prefix:name\")\n"
+      "  --cni-config-dir DIR    where networks that are not nsbox's own are looked for as CNI\n"
+      "                          configuration lists (default /etc/cni/net.d)\n"
       "  --version, -v           print the version\n"
       "  --help, -h              print this help\n"
       "\n`nsbox help COMMAND` or `nsbox COMMAND --help` prints the help of a command.\n");
@@ -56,7 +58,7 @@ int run_main(int argc, char** argv) {
   const std::vector<FlagSpec> globals = {
       {{"root"}, true},   {{"log"}, true},      {{"log-format"}, true}, {{"debug"}},
       {{"systemd-cgroup"}}, {{"criu"}, true},   {{"rootless"}, true},   {{"version", "v"}},
-      {{"help", "h"}}};
+      {{"cni-config-dir"}, true}, {{"help", "h"}}};
   auto p = nsbox::cli::parse(args, globals, false);
   if (!p) {
     std::fprintf(stderr, "nsbox: %s\n", p.error().what().c_str());
@@ -82,6 +84,7 @@ int run_main(int argc, char** argv) {
   nsbox::runtime::Globals g;
   g.root = p->get("root", default_root());
   g.systemd_cgroup = p->flag("systemd-cgroup");
+  g.cni_config_dir = p->get("cni-config-dir", g.cni_config_dir);
   const std::string verb = p->args[0];
   std::vector<std::string> rest(p->args.begin() + 1, p->args.end());
   // The verbs that put a process into a container run from a binary it cannot write.

@@ -8,15 +8,15 @@
 # those of them that take a value.
 _nsbox_flags() {
   case $1 in
-    '') opts='--root --log --log-format --debug --systemd-cgroup -v --version -h --help' vals='--root --log --log-format --criu --rootless' ;;
-    create) opts='-b --bundle --console-socket --pid-file --no-pivot --no-new-keyring --preserve-fds -h --help' vals='-b --bundle --console-socket --pid-file --preserve-fds' ;;
+    '') opts='--root --log --log-format --debug --systemd-cgroup --cni-config-dir -v --version -h --help' vals='--root --log --log-format --criu --rootless --cni-config-dir' ;;
+    create) opts='-b --bundle --console-socket --pid-file --no-pivot --no-new-keyring --preserve-fds --network -p --publish --dns -h --help' vals='-b --bundle --console-socket --pid-file --preserve-fds --network -p --publish --dns' ;;
     start) opts='-h --help' vals='' ;;
-    run) opts='-b --bundle --console-socket --pid-file --no-pivot --no-new-keyring --preserve-fds -d --detach --keep --no-subreaper -h --help' vals='-b --bundle --console-socket --pid-file --preserve-fds' ;;
+    run) opts='-b --bundle --console-socket --pid-file --no-pivot --no-new-keyring --preserve-fds --network -p --publish --dns -d --detach --keep --no-subreaper -h --help' vals='-b --bundle --console-socket --pid-file --preserve-fds --network -p --publish --dns' ;;
     state) opts='-h --help' vals='' ;;
     kill) opts='-a --all -h --help' vals='' ;;
     delete) opts='-f --force -h --help' vals='' ;;
     list) opts='-f --format -q --quiet -h --help' vals='-f --format' ;;
-    spec) opts='-b --bundle --rootless -h --help' vals='-b --bundle' ;;
+    spec) opts='-b --bundle --rootless --network -p --publish -h --help' vals='-b --bundle --network -p --publish' ;;
     exec) opts='-p --process -t --tty --console-socket -d --detach --pid-file --cwd -e --env -u --user -g --additional-gids -c --cap --no-new-privs --apparmor --process-label --preserve-fds --cgroup --ignore-paused -h --help' vals='-p --process --console-socket --pid-file --cwd -e --env -u --user -g --additional-gids -c --cap --apparmor --process-label --preserve-fds --cgroup' ;;
     ps) opts='-f --format -h --help' vals='-f --format' ;;
     pause) opts='-h --help' vals='' ;;
@@ -24,6 +24,7 @@ _nsbox_flags() {
     update) opts='-r --resources --memory --memory-reservation --memory-swap --kernel-memory --kernel-memory-tcp --cpu-share --cpu-shares --cpu-quota --cpu-period --cpu-rt-runtime --cpu-rt-period --cpuset-cpus --cpuset-mems --pids-limit --blkio-weight --l3-cache-schema --mem-bw-schema -h --help' vals='-r --resources --memory --memory-reservation --memory-swap --kernel-memory --kernel-memory-tcp --cpu-share --cpu-shares --cpu-quota --cpu-period --cpu-rt-runtime --cpu-rt-period --cpuset-cpus --cpuset-mems --pids-limit --blkio-weight --l3-cache-schema --mem-bw-schema' ;;
     events) opts='--stats --interval -h --help' vals='--interval' ;;
     features) opts='-h --help' vals='' ;;
+    network) opts='--subnet --gateway --bridge --no-nat --internal -f --format -q --quiet -h --help' vals='--subnet --gateway --bridge -f --format' ;;
     checkpoint) opts='-h --help' vals='' ;;
     restore) opts='-h --help' vals='' ;;
     help) opts='-h --help' vals='' ;;
@@ -31,7 +32,7 @@ _nsbox_flags() {
   esac
 }
 
-_nsbox_commands='create start run state kill delete list spec exec ps pause resume update events features checkpoint restore help'
+_nsbox_commands='create start run state kill delete list spec exec ps pause resume update events features network checkpoint restore help'
 
 # "-bundle", "--bundle" -> "--bundle"; "-b" -> "-b" (nsbox takes one or two dashes).
 _nsbox_flag_name() {

@@ -14,6 +14,8 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "cli/args.h"
+#include "cli/network_command.h"
+#include "net/request.h"
 #include "runtime/exec.h"
 #include "runtime/features.h"
 #include "runtime/signals.h"
@@ -79,6 +81,9 @@ const std::vector<FlagSpec> kCreateFlags = {
      "",
      "keep the caller's session keyring, make none for the container"},
     kPreserveFds,
+    {{"network"}, true, "NAME[:ip=IP]", "join nsbox network NAME (repeatable; as annotation org.nsbox.network)"},
+    {{"publish", "p"}, true, "PORTS", "publish HOST:CONTAINER[/tcp|udp] (repeatable; as org.nsbox.publish)"},
+    {{"dns"}, true, "IP", "a name server for /etc/resolv.conf (repeatable; as org.nsbox.dns)"},
     kHelp};
 
 const std::vector<FlagSpec> kRunFlags = [] {
@@ -102,6 +107,8 @@ const std::vector<FlagSpec> kListFlags = {
 const std::vector<FlagSpec> kSpecFlags = {
     {{"bundle", "b"}, true, "DIR", "where to write config.json (default: current directory)"},
     {{"rootless"}, false, "", "for an ordinary user: a user namespace mapping their ids"},
+    {{"network"}, true, "NAME[:ip=IP]", "join nsbox network NAME (repeatable): written as annotations"},
+    {{"publish", "p"}, true, "PORTS", "publish HOST:CONTAINER[/tcp|udp] (repeatable): written as annotations"},
     kHelp};
 const std::vector<FlagSpec> kPsFlags = {
     {{"format", "f"}, true, "table|json", "ps(1)'s table (default) or a JSON array of the pids"},
@@ -165,6 +172,9 @@ Result<runtime::CreateOptions> create_options(const Parsed& p) {
     return fail("--preserve-fds: invalid value \"" + pf + "\"");
   }
   o.preserve_fds = static_cast<int>(n);
+  if (p.has("network")) o.networks = p.values.at("network");
+  if (p.has("publish")) o.publish = p.values.at("publish");
+  if (p.has("dns")) o.dns = p.values.at("dns");
   return o;
 }
 
@@ -240,7 +250,13 @@ int cmd_spec(const runtime::Globals&, const std::vector<std::string>& args) {
   if (!want_args(p, "spec", 0, 0)) return 1;
   std::string path = p.get("bundle", ".") + "/config.json";
   if (fs::exists(path)) return report(Error(0, "File " + path + " exists. Remove it first."));
-  auto r = fs::write_file_atomic(path, spec::default_spec(p.flag("rootless"), ::getuid(), ::getgid()), 0644);
+  std::map<std::string, std::string> annotations;
+  if (p.has("network")) net::add_to_annotation(annotations, net::kNetworkAnnotation, p.values.at("network"));
+  if (p.has("publish")) net::add_to_annotation(annotations, net::kPublishAnnotation, p.values.at("publish"));
+  // Checked as create will read them: a bad value is refused now, not at create.
+  if (auto req = net::parse_request(annotations, "--network/--publish"); !req) return report(req.error());
+  std::string text = spec::default_spec(p.flag("rootless"), ::getuid(), ::getgid(), annotations);
+  auto r = fs::write_file_atomic(path, text, 0644);
   return r ? 0 : report(r.error());
 }
 
@@ -531,6 +547,10 @@ int cmd_restore(const runtime::Globals&, const std::vector<std::string>& args) {
   return not_yet("restore", args);
 }
 
+int cmd_network_verb(const runtime::Globals& g, const std::vector<std::string>& args) {
+  return cmd_network(g, args, *find_command("network"));
+}
+
 const std::vector<Command> kCommands = {
     {"create", "create [command options] <container-id>", "create a container",
      "Set up a container from a bundle: its namespaces, cgroup, root filesystem and mounts, "
@@ -610,6 +630,15 @@ const std::vector<Command> kCommands = {
      "options, capabilities, seccomp actions and other parts of config.json it implements, "
      "for engines to see what they may ask for.",
      &kHelpOnly, cmd_features},
+    {"network", "network create|ls|inspect|rm|check [options] [NAME|ID...]", "manage nsbox's own networks",
+     "nsbox's own networks, as LXC gives them: a bridge with the gateway's address, a subnet whose "
+     "addresses containers lease, masquerade out (unless --no-nat or --internal), isolation from the "
+     "other networks. `create NAME` makes one, `ls` lists them, `inspect NAME` prints one as JSON, "
+     "`rm NAME` removes one no container uses, `check ID` runs the CNI plugins' CHECK for the CNI "
+     "networks of container ID. Containers join with the annotation org.nsbox.network (or "
+     "create/run --network); the network \"nsbox\" (bridge nsbox0, 10.77.0.0/16) is made on first use. "
+     "The state directory (--root) holds them.",
+     &kNetworkFlags, cmd_network_verb},
     {"checkpoint", "checkpoint [command options] <container-id>", "checkpoint (not yet)",
      "Checkpoint a running container to disk. Not implemented by this version of nsbox: it "
      "always fails.",

@@ -27,7 +27,10 @@
 #include "cgroup/control.h"
 #include "cgroup/members.h"
 #include "cgroup/placement.h"
+#include "net/attach.h"
+#include "net/net_devices.h"
 #include "net/netns_ahead.h"
+#include "net/request.h"
 #include "ns/rootfs.h"
 #include "process/spawn.h"
 #include "process/terminal.h"
@@ -282,6 +285,45 @@ Result<UniqueFd> exec_socket(const ContainerDir& dir) {
   return listener;
 }
 
+// What nsbox's networking needs to know of a container (net/attach.h).
+net::Context network_context(const Globals& g, const std::string& id, const std::string& rootfs,
+                             const std::string& hostname) {
+  net::Context c;
+  c.root = g.root;
+  c.id = id;
+  c.state_dir = g.root + "/" + id;
+  c.rootfs = rootfs;
+  c.hostname = hostname;
+  c.cni_config_dir = g.cni_config_dir;
+  std::string root = g.root;
+  c.alive = [root](const std::string& owner) { return fs::exists(root + "/" + owner); };
+  return c;
+}
+
+// nsbox's networks are made for a network namespace of the container's own, by root.
+Result<> check_networkable(const spec::Config& cfg, const std::string& file) {
+  std::string where = file + ": annotations[\"" + net::kNetworkAnnotation + "\"]";
+  if (!cfg.new_ns(NsKind::kNetwork)) {
+    return fail(where + ": nsbox's networks need a network namespace of the container's own " +
+                "(linux.namespaces: \"network\" without a path)");
+  }
+  if (rootless()) return fail(where + ": nsbox's networks need root");
+  return {};
+}
+
+// The generated /etc files bound read-only over the rootfs's.
+Result<> add_network_mounts(spec::Config& cfg, const net::Attached& a, const std::string& state_dir) {
+  for (const auto& name : a.mounts) {
+    spec::Mount m;
+    m.destination = "/etc/" + name;
+    m.type = "bind";
+    m.source = state_dir + "/" + name;
+    m.options = {"bind", "ro", "nosuid", "nodev", "noexec"};
+    cfg.mounts.push_back(TRY(spec::parse_mount_options(std::move(m))));
+  }
+  return {};
+}
+
 Result<Created> create_container(const Globals& g, const CreateOptions& o, Live* live) {
   TRY(validate_id(o.id));
   std::string bundle = TRY(absolute(o.bundle));
@@ -316,6 +358,15 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
                 "\" is a systemd slice path: it needs --systemd-cgroup");
   }
   auto placement = TRY(cgroup::choose(choice));
+  // nsbox's own networks, asked for in the annotations (net/request.h).
+  net::add_to_annotation(cfg.annotations, net::kNetworkAnnotation, o.networks);
+  net::add_to_annotation(cfg.annotations, net::kPublishAnnotation, o.publish);
+  net::add_to_annotation(cfg.annotations, net::kDnsAnnotation, o.dns);
+  auto net_request = TRY(net::parse_request(cfg.annotations, file));
+  if (!net_request.empty()) TRY(check_networkable(cfg, file));
+  if (!cfg.linux.net_devices.empty() && rootless()) {
+    return fail(file + ": linux.netDevices: network devices are not supported for rootless containers");
+  }
 
   auto dir = TRY(ContainerDir::create(g.root, o.id));
   Defer drop_dir([&] { dir.remove(); });
@@ -332,7 +383,20 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
     footprint.rootfs_bind = st.rootfs_bind = cfg.root;
     footprint.rootfs_mount_before = st.rootfs_mount_before = ns::mount_id_at(cfg.root);
   }
+  for (const auto& j : net_request.networks) footprint.networks.push_back(j.network);
   TRY(dir.save_footprint(footprint));
+  // Addresses and ports taken now; the links once the network namespace exists.
+  net::Context net_ctx = network_context(g, o.id, cfg.root, cfg.hostname);
+  net::Attached attached;
+  Defer undo_network([&] {
+    if (!net_request.empty()) net::disconnect(net_ctx, attached);
+  });
+  if (!net_request.empty()) {
+    attached = TRY(net::prepare(net_ctx, net_request, file));
+    TRY(add_network_mounts(cfg, attached, net_ctx.state_dir));
+    st.addresses = attached.addresses();
+    st.network_json = net::attached_to_json(attached);
+  }
   Defer undo_cgroups([&] { placement->undo(); });
   TRY(placement->make());
   st.freezer = placement->freezer();
@@ -364,6 +428,14 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
   };
   so.on_mounts_ready = [&](pid_t pid) -> Result<std::string> {
     st.pid = pid;
+    // The network is there before the hooks, as the runtime-spec has it for createRuntime.
+    if (!attached.empty()) {
+      TRY(net::connect(net_ctx, attached, pid));
+      st.addresses = attached.addresses();
+      st.network_json = net::attached_to_json(attached);
+      TRY_CTX(dir.save(st), "save state");
+    }
+    TRY(net::move_net_devices(cfg.linux.net_devices, pid));
     std::string creating = state_for_hooks(st, Status::kCreating);
     TRY(run_hooks(cfg.hooks.prestart, "prestart", creating));
     TRY(run_hooks(cfg.hooks.create_runtime, "createRuntime", creating));
@@ -397,6 +469,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
     return fail_errno("rename " + dir.path() + "/" + kExecSocketCreating);
   }
   kill_container.dismiss();
+  undo_network.dismiss();
   undo_cgroups.dismiss();
   drop_dir.dismiss();
   if (live != nullptr) {
@@ -441,7 +514,7 @@ Result<> start_container(ContainerDir& dir, const spec::State& st) {
 // in its cgroups (without a pid namespace of its own, or with a pid in the state that is no
 // longer its init: the cgroups say which processes are the container's), the cgroups, the
 // poststop hooks, the record. The record stays while anything is left.
-Result<> remove_container(ContainerDir& dir, const spec::State& st, Status status, bool force) {
+Result<> remove_container(const Globals& g, ContainerDir& dir, const spec::State& st, Status status, bool force) {
   if (status != Status::kStopped) kill_and_wait(st);
   if (!cgroup::is_empty(st.cgroup_leaves)) {
     // Processes left behind by an init that had no pid namespace of its own are the
@@ -458,6 +531,15 @@ Result<> remove_container(ContainerDir& dir, const spec::State& st, Status statu
   TRY_CTX(cgroup::remove(st.cgroup_leaves, st.cgroup_created, st.systemd_unit, st.systemd_user),
           "delete " + st.id + " (its record is kept: delete --force again once that is fixed)");
   if (!st.rootfs_bind.empty()) ns::detach_rootfs_bind(st.rootfs_bind, st.rootfs_mount_before);
+  if (!st.network_json.empty()) {
+    net::Context ctx = network_context(g, st.id, st.rootfs, "");
+    if (auto a = net::attached_from_json(st.network_json, dir.path() + "/state.json")) {
+      net::disconnect(ctx, *a);
+    } else {
+      log::warn(a.error().what());
+      if (auto fp = dir.load_footprint()) net::disconnect_owner(ctx, fp->networks);
+    }
+  }
   run_hooks_warn(st.poststop, "poststop", state_for_hooks(st, Status::kStopped));
   dir.remove();
   return {};
@@ -466,7 +548,7 @@ Result<> remove_container(ContainerDir& dir, const spec::State& st, Status statu
 // delete --force of a container without a readable state: a create killed before it saved
 // one, or a damaged file. What create recorded before making anything (footprint.json), or
 // else the cgroups named after the id by default, say what is the container's.
-Result<> remove_unreadable(ContainerDir& dir, const std::string& id) {
+Result<> remove_unreadable(const Globals& g, ContainerDir& dir, const std::string& id) {
   spec::Footprint fp;
   if (auto loaded = dir.load_footprint()) {
     fp = std::move(*loaded);
@@ -482,6 +564,7 @@ Result<> remove_unreadable(ContainerDir& dir, const std::string& id) {
   TRY_CTX(cgroup::remove(existing, fp.cgroup_new, fp.systemd_unit, fp.systemd_user),
           "delete " + id + " (its record is kept: delete --force again once that is fixed)");
   if (!fp.rootfs_bind.empty()) ns::detach_rootfs_bind(fp.rootfs_bind, fp.rootfs_mount_before);
+  if (!fp.networks.empty()) net::disconnect_owner(network_context(g, id, "", ""), fp.networks);
   dir.remove();
   return {};
 }
@@ -536,7 +619,7 @@ Result<> remove(const Globals& g, const std::string& id, bool force) {
   if (!loaded) {
     if (!force) return fail(std::move(loaded.error()));
     log::debug("delete --force " + id + ": " + loaded.error().what());
-    return remove_unreadable(dir, id);
+    return remove_unreadable(g, dir, id);
   }
   const spec::State& st = *loaded;
   Status status = current_status(st, dir);
@@ -544,7 +627,7 @@ Result<> remove(const Globals& g, const std::string& id, bool force) {
     return fail("cannot delete container \"" + id + "\" that is not stopped: " +
                 spec::status_name(status));
   }
-  return remove_container(dir, st, status, force);
+  return remove_container(g, dir, st, status, force);
 }
 
 Result<std::string> state(const Globals& g, const std::string& id) {
@@ -606,14 +689,16 @@ Result<std::string> list(const Globals& g, const std::string& format, bool quiet
     }
     return out + "]\n";
   }
-  std::vector<std::vector<std::string>> cells = {{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
+  std::vector<std::vector<std::string>> cells = {{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER", "IPS"}};
   for (const auto& r : rows) {
+    std::string ips;
+    for (const auto& a : r.st.addresses) ips += (ips.empty() ? "" : ",") + a;
     cells.push_back({r.st.id, std::to_string(r.status == Status::kStopped || r.status == Status::kUnknown ? 0 : r.st.pid),
                      spec::status_name(r.status), r.st.bundle, r.st.created,
-                     r.st.owner == 0 ? "root" : std::to_string(r.st.owner)});
+                     r.st.owner == 0 ? "root" : std::to_string(r.st.owner), ips.empty() ? "-" : ips});
   }
   // Columns as Go's tabwriter lays them out for runc (minimum width 12, padding 3).
-  std::vector<size_t> width(6, 12);
+  std::vector<size_t> width(7, 12);
   for (const auto& row : cells) {
     for (size_t c = 0; c + 1 < row.size(); ++c) width[c] = std::max(width[c], row[c].size() + 3);
   }
@@ -725,7 +810,7 @@ Result<int> run(const Globals& g, const CreateOptions& o, bool detach) {
   auto created = TRY(create_container(g, co, &live));
   UniqueFd console(created.console);
   if (auto r = start_container(live.dir, live.st); !r) {
-    (void)remove_container(live.dir, live.st, Status::kCreated, true);
+    (void)remove_container(g, live.dir, live.st, Status::kCreated, true);
     return fail(std::move(r.error()));
   }
   // Other commands may act on the container while it runs (kill, pause, delete --force).
@@ -756,7 +841,7 @@ Result<int> run(const Globals& g, const CreateOptions& o, bool detach) {
   TRY(live.dir.lock(Lock::kExclusive));
   Result<> r;
   if (::faccessat(live.dir.fd(), "state.json", F_OK, 0) == 0) {
-    r = remove_container(live.dir, live.st, Status::kStopped, true);
+    r = remove_container(g, live.dir, live.st, Status::kStopped, true);
   }
   while (::waitpid(-1, nullptr, WNOHANG) > 0) {
   }

@@ -15,6 +15,8 @@ namespace nsbox::runtime {
 struct Globals {
   std::string root = "/run/nsbox";
   bool systemd_cgroup = false;
+  // Where networks that are not nsbox's own are looked for as CNI configuration lists.
+  std::string cni_config_dir = "/etc/cni/net.d";
 };
 
 // Compiled seccomp programs (security/seccomp.h), kept beside the containers: a name no
@@ -30,6 +32,8 @@ struct CreateOptions {
   bool no_new_keyring = false;
   int preserve_fds = 0;
   bool foreground = false;  // `run` without -d: a terminal is relayed, not sent to a socket
+  // --network, --publish, --dns: added to the annotations of the same meaning (net/request.h).
+  std::vector<std::string> networks, publish, dns;
 };
 
 struct Created {

@@ -54,6 +54,7 @@ std::string features_json() {
       {"apparmor", {{"enabled", true}}},
       {"selinux", {{"enabled", true}}},
       {"intelRdt", {{"enabled", false}}},
+      {"netDevices", {{"enabled", true}}},
       {"mountExtensions", {{"idmap", {{"enabled", true}}}}}};
   j["annotations"] = {{"io.github.seccomp.libseccomp.version", security::libseccomp_version()}};
   // Annotations that change what the runtime does on the host, as runc lists them.

@@ -752,6 +752,24 @@ void parse_linux(const json& lj, Config& c) {
       l.sysctl[k] = it.value().get<std::string>();
     }
   }
+  if (const json* nd = get_object(lj, "linux", "netDevices")) {
+    // runtime-spec 1.3: interfaces moved into the container's network namespace.
+    if (!nd->empty() && c.find_ns(NsKind::kNetwork) == nullptr) {
+      bad("linux.netDevices", "unable to move network devices without a NET namespace");
+    }
+    auto valid = [](const std::string& n) {
+      return !n.empty() && n.size() <= 15 && n != "." && n != ".." &&
+             n.find_first_of("/: \t\n") == std::string::npos;
+    };
+    for (auto it = nd->begin(); it != nd->end(); ++it) {
+      std::string p = "linux.netDevices." + it.key();
+      expect(it.value(), json::value_t::object, p, "object");
+      if (!valid(it.key())) bad(p, "invalid network device name \"" + it.key() + "\"");
+      std::string name = get_string(it.value(), p, "name");
+      if (!name.empty() && !valid(name)) bad(join(p, "name"), "invalid network device name \"" + name + "\"");
+      l.net_devices[it.key()] = name;
+    }
+  }
   std::string rp = get_string(lj, "linux", "rootfsPropagation");
   if (!rp.empty()) l.rootfs_propagation = parse_propagation(rp, "linux.rootfsPropagation");
   // Cleaned lexically, as runc does, so that ".." cannot leave the cgroup hierarchy.

@@ -156,6 +156,8 @@ struct Linux {
   std::vector<Device> devices;
   std::vector<std::string> masked_paths, readonly_paths;
   std::map<std::string, std::string> sysctl;
+  // linux.netDevices: host interface -> its name in the container ("" keeps it).
+  std::map<std::string, std::string> net_devices;
   unsigned long rootfs_propagation = 0;  // 0: default (rslave)
   std::string cgroups_path;
   std::string mount_label;

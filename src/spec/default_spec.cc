@@ -4,7 +4,8 @@
 
 namespace nsbox::spec {
 
-std::string default_spec(bool rootless, unsigned uid, unsigned gid) {
+std::string default_spec(bool rootless, unsigned uid, unsigned gid,
+                         const std::map<std::string, std::string>& annotations) {
   using json = nlohmann::ordered_json;
   json caps = json::array({"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"});
   json j;
@@ -69,6 +70,7 @@ std::string default_spec(bool rootless, unsigned uid, unsigned gid) {
                           "/proc/scsi"};
   linux["readonlyPaths"] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
   j["linux"] = linux;
+  if (!annotations.empty()) j["annotations"] = annotations;
   return j.dump(1, '\t') + "\n";
 }
 

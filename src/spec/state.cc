@@ -82,6 +82,7 @@ std::string state_to_json(const State& s) {
             {"owner", s.owner},
             {"annotations", s.annotations},
             {"cgroupLeaves", s.cgroup_leaves},
+            {"addresses", s.addresses},
             {"freezer", s.freezer},
             {"cgroupCreated", s.cgroup_created},
             {"ownPidNamespace", s.own_pid_ns},
@@ -99,6 +100,7 @@ std::string state_to_json(const State& s) {
     j["systemdUser"] = s.systemd_user;
   }
   if (!s.resources_json.empty()) j["resources"] = s.resources_json;
+  if (!s.network_json.empty()) j["network"] = s.network_json;
   return j.dump();
 }
 
@@ -130,6 +132,8 @@ Result<State> state_from_json(const std::string& text, const std::string& file) 
     s.systemd_unit = j.value("systemdUnit", std::string());
     s.systemd_user = j.value("systemdUser", false);
     s.resources_json = j.value("resources", std::string());
+    if (j.contains("addresses")) s.addresses = j.at("addresses").get<std::vector<std::string>>();
+    s.network_json = j.value("network", std::string());
     return s;
   } catch (const std::exception& e) {
     return fail(file + ": corrupt state file: " + e.what());
@@ -160,6 +164,8 @@ class SummarySax : public nlohmann::json_sax<json> {
       s_.annotations[inner_key_] = std::move(v);
     } else if (depth_ == 2 && key_ == "cgroupLeaves") {
       s_.cgroup_leaves.push_back(std::move(v));
+    } else if (depth_ == 2 && key_ == "addresses") {  // optional: written before freezer
+      s_.addresses.push_back(std::move(v));
     }
     return true;
   }
@@ -236,6 +242,7 @@ std::string footprint_to_json(const Footprint& f) {
     j["systemdUnit"] = f.systemd_unit;
     j["systemdUser"] = f.systemd_user;
   }
+  if (!f.networks.empty()) j["networks"] = f.networks;
   return j.dump();
 }
 
@@ -250,6 +257,7 @@ Result<Footprint> footprint_from_json(const std::string& text, const std::string
     f.rootfs_mount_before = int_or<uint64_t>(j, "rootfsMountBefore", 0);
     f.systemd_unit = j.value("systemdUnit", std::string());
     f.systemd_user = j.value("systemdUser", false);
+    if (j.contains("networks")) f.networks = j.at("networks").get<std::vector<std::string>>();
     return f;
   } catch (const std::exception& e) {
     return fail(file + ": damaged: " + e.what());
@@ -264,6 +272,7 @@ std::string oci_state_json(const State& s, Status status, bool pretty) {
   j["created"] = s.created;
   j["owner"] = s.owner == 0 ? "root" : std::to_string(s.owner);
   if (!s.annotations.empty()) j["annotations"] = s.annotations;
+  if (!s.addresses.empty()) j["addresses"] = s.addresses;
   return pretty ? j.dump(2) : j.dump();
 }
 

@@ -47,6 +47,10 @@ struct State {
   // only at create.
   std::string systemd_unit;
   bool systemd_user = false;
+  // nsbox's networks (net/attach.h): the container's addresses, shown by list and state, and
+  // the record of all that was made for it (net::attached_to_json), undone by delete.
+  std::vector<std::string> addresses;
+  std::string network_json;
 };
 
 // Everything `create` may make on the host for a container, written to
@@ -62,6 +66,8 @@ struct Footprint {
   // With the systemd driver: the container's unit, and whether the user's manager has it.
   std::string systemd_unit;
   bool systemd_user = false;
+  // The networks it joins: its leases, port registrations and host veths are found by its id.
+  std::vector<std::string> networks;
 };
 std::string footprint_to_json(const Footprint& f);
 Result<Footprint> footprint_from_json(const std::string& text, const std::string& file);
@@ -69,7 +75,7 @@ Result<Footprint> footprint_from_json(const std::string& text, const std::string
 std::string state_to_json(const State& s);
 Result<State> state_from_json(const std::string& text, const std::string& file);
 // What `list` shows and needs for the status: ociVersion, id, pid, startTime, bundle,
-// rootfs, created, owner, annotations, cgroupLeaves and freezer, the rest left unread (the saved
+// rootfs, created, owner, annotations, cgroupLeaves, addresses and freezer, the rest left unread (the saved
 // process and seccomp profile are most of the file).
 Result<State> state_summary_from_json(const std::string& text, const std::string& file);
 // The runtime-spec state document (what `state` prints and hooks read on stdin).

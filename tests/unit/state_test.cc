@@ -100,7 +100,8 @@ TEST(StateJson, FieldNamesOnDisk) {
   EXPECT_EQ(j.at("process"), "");  // config.json's process, for exec
   EXPECT_EQ(j.at("notifySocket"), "");
   EXPECT_EQ(j.at("seccomp"), "");  // config.json's linux.seccomp, for exec
-  EXPECT_EQ(j.size(), 18u);
+  EXPECT_EQ(j.at("addresses").size(), 0u);  // nsbox's networks: none
+  EXPECT_EQ(j.size(), 19u);
 }
 
 TEST(StateJson, HookOptionalFieldsDefault) {
@@ -295,6 +296,33 @@ TEST(StateJson, RestatedLeavesWhatIsNotAnObject) {
   EXPECT_EQ(restated("9\n", Status::kCreated, 1), "9\n");
   EXPECT_EQ(json::parse(restated(R"({"status":"creating","pid":77})", Status::kCreated, 1)),
             json::parse(R"({"status":"created","pid":1})"));
+}
+
+}  // namespace
+}  // namespace nsbox::spec
+
+namespace nsbox::spec {
+namespace {
+
+// nsbox's networks: the addresses are in the full state, in list's summary, and in the
+// runtime-spec document `state` prints; the record of what was made goes back and forth.
+TEST(StateJson, NetworkAddressesAndRecord) {
+  State s;
+  s.oci_version = "1.3.0";
+  s.id = "web";
+  s.addresses = {"10.77.0.2", "10.78.1.5"};
+  s.network_json = R"({"links":[]})";
+  std::string text = state_to_json(s);
+  auto full = state_from_json(text, "state.json");
+  ASSERT_TRUE(full) << full.error().what();
+  EXPECT_EQ(full->addresses, s.addresses);
+  EXPECT_EQ(full->network_json, s.network_json);
+  auto summary = state_summary_from_json(text, "state.json");
+  ASSERT_TRUE(summary) << summary.error().what();
+  EXPECT_EQ(summary->addresses, s.addresses);
+  auto oci = json::parse(oci_state_json(s, Status::kRunning, false));
+  EXPECT_EQ(oci.at("addresses"), json(s.addresses));
+  EXPECT_FALSE(json::parse(oci_state_json(State{}, Status::kRunning, false)).contains("addresses"));
 }
 
 }  // namespace

@@ -206,6 +206,10 @@ mkdir -p "$R"/usr/{lib,lib64,local/bin} "$R/etc/nsbox-vm" "$R/src/nsbox/tests"
 ln -s usr/lib "$R/lib"
 ln -s usr/lib64 "$R/lib64" # entries of the base archive: keep them links
 add_bin "$NSBOX" /usr/local/bin/nsbox
+# Its helper programs (nsbox-nft, nsbox-systemd), found beside it as an installed nsbox has them.
+for helper in "$(dirname "$NSBOX")"/nsbox-*; do
+  [ -f "$helper" ] && [ -x "$helper" ] && add_bin "$helper" "/usr/local/bin/${helper##*/}"
+done
 cp -a "$SRC/tests/integration" "$R/src/nsbox/tests/"
 cp -a "$SRC/scripts" "$R/src/nsbox/"
 cp "$TESTS_FILE" "$R/etc/nsbox-vm/tests"

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# What a network costs a container: sequential `run` of /bin/true by nsbox without a network
+# and on nsbox's own bridge network (veth, leased address, route; then its release), and the
+# same container through podman with its default CNI bridge network (with crun, podman's
+# default runtime, and with nsbox), all in one run, inside a network and mount namespace made
+# for it (nothing of the host's network is touched).
+# usage: bench/network.sh     (as root; BENCH_N runs each, default 50)
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+NSBOX=${NSBOX:-$REPO/build/nsbox}
+N=${BENCH_N:-50}
+[[ -x $NSBOX && -x $(dirname "$NSBOX")/nsbox-nft ]] || { echo "bench: build first (nsbox and nsbox-nft)" >&2; exit 1; }
+
+TMP=$(mktemp -d /tmp/nsbox-netbench.XXXXXX)
+HOLDER=
+STOP_ALL=:
+cleanup() {
+  set +e
+  if [[ -n $HOLDER ]]; then
+    in_ns sh -c "$STOP_ALL" >/dev/null 2>&1
+    kill -KILL "$HOLDER"
+    wait "$HOLDER"
+  fi 2>/dev/null
+  find /sys/fs/cgroup -depth -path "*/libpod_parent*" -type d -exec rmdir {} + 2>/dev/null
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# The "host" of the benchmark: a network namespace with a fresh /run and /var/lib (podman's
+# CNI state, netns files), kept by one holder process.
+unshare --net --mount --propagation private -- sh -c '
+  mount -t tmpfs none /run && mount -t tmpfs none /var/lib && mkdir /run/netns /var/lib/cni &&
+  ip link set lo up && exec sleep infinity' &
+HOLDER=$!
+for _ in $(seq 100); do [[ $(cat /proc/$HOLDER/comm 2>/dev/null) == sleep ]] && break; sleep 0.05; done
+in_ns() { nsenter -t "$HOLDER" -n -m "$@"; }
+
+# time_runs CMD...: N timed runs (after 2 untimed); prints the mean in ms.
+time_runs() {
+  local i t0 t1 sum=0
+  for i in 1 2; do "$@" >/dev/null 2>"$TMP/err" || { cat "$TMP/err" >&2; return 1; }; done
+  for ((i = 0; i < N; i++)); do
+    t0=${EPOCHREALTIME/./}
+    "$@" >/dev/null 2>&1 || return 1
+    t1=${EPOCHREALTIME/./}
+    sum=$((sum + t1 - t0))
+  done
+  awk -v s="$sum" -v n="$N" 'BEGIN { printf "%.2f", s / n / 1000 }'
+}
+
+ROOTFS=$TMP/rootfs
+"$REPO/scripts/mkrootfs.sh" "$ROOTFS" >/dev/null
+B=$TMP/bundle
+mkdir -p "$B"
+"$NSBOX" spec --bundle "$B"
+jq --arg r "$ROOTFS" '.root.path = $r | .process.terminal = false | .process.args = ["/bin/true"]' "$B/config.json" >"$B/c" &&
+  mv "$B/c" "$B/config.json"
+nsb() { in_ns "$NSBOX" --root "$TMP/state" "$@"; }
+i=0
+run_plain() { i=$((i + 1)); nsb run --bundle "$B" "b$i"; }
+run_net() { i=$((i + 1)); nsb run --network nsbox --bundle "$B" "n$i"; }
+
+declare -A MS
+MS[plain]=$(time_runs run_plain)
+MS[net]=$(time_runs run_net)
+
+# podman, default network (its CNI bridge, cni-podman0, 10.88.0.0/16).
+if command -v podman >/dev/null; then
+  d=$TMP/podman
+  mkdir -p "$d/tmp"
+  printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\ntmp_dir = "%s"\nruntime_supports_json = ["crun", "runc", "nsbox"]\n[engine.runtimes]\nnsbox = ["%s"]\n' \
+    "$d/tmp" "$NSBOX" >"$d/containers.conf"
+  pm() { in_ns env CONTAINERS_CONF="$d/containers.conf" podman --root "$d/storage" --runroot "$d/run" "$@"; }
+  STOP_ALL="CONTAINERS_CONF=$d/containers.conf podman --root $d/storage --runroot $d/run rm -a -f -t 0"
+  tar -C "$ROOTFS" -c . | pm import -q - localhost/nsbox-netbench >/dev/null
+  for r in crun nsbox; do
+    rt=$r
+    [[ $r == nsbox ]] && rt=$NSBOX
+    command -v "$rt" >/dev/null || { MS[podman.$r]=absent; continue; }
+    MS[podman.$r]=$(time_runs pm --runtime "$rt" run --rm localhost/nsbox-netbench true) || MS[podman.$r]=failed
+  done
+fi
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else printf "-" }'; }
+printf 'N=%d sequential runs of /bin/true, mean ms per container\n' "$N"
+printf '%-44s %8s\n' "nsbox run, no network" "${MS[plain]}"
+printf '%-44s %8s   (+%s ms for the network)\n' "nsbox run --network nsbox" "${MS[net]}" \
+  "$(awk -v a="${MS[net]}" -v b="${MS[plain]}" 'BEGIN { printf "%.2f", a - b }')"
+if [[ -n ${MS[podman.crun]:-} ]]; then
+  printf '%-44s %8s   nsbox+network / this: %s\n' "podman run --rm (CNI bridge), crun" "${MS[podman.crun]}" "$(ratio "${MS[net]}" "${MS[podman.crun]}")"
+  printf '%-44s %8s\n' "podman run --rm (CNI bridge), nsbox" "${MS[podman.nsbox]}"
+fi
+if command -v lxc-start >/dev/null; then
+  echo "lxc: installed, but this script does not drive it yet"
+else
+  echo "lxc: not installed (Debian package lxc): no LXC figure"
+fi
