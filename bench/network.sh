@@ -2,7 +2,7 @@
 # What a network costs a container: sequential `run` of /bin/true by nsbox without a network
 # and on nsbox's own bridge network (veth, leased address, route; then its release), and the
 # same container through podman with its default CNI bridge network (with crun, podman's
-# default runtime, and with nsbox), all in one run, inside a network and mount namespace made
+# default runtime, runc and nsbox), all in one run, inside a network and mount namespace made
 # for it (nothing of the host's network is touched).
 # usage: bench/network.sh     (as root; BENCH_N runs each, default 50)
 set -euo pipefail
@@ -73,7 +73,7 @@ if command -v podman >/dev/null; then
   pm() { in_ns env CONTAINERS_CONF="$d/containers.conf" podman --root "$d/storage" --runroot "$d/run" "$@"; }
   STOP_ALL="CONTAINERS_CONF=$d/containers.conf podman --root $d/storage --runroot $d/run rm -a -f -t 0"
   tar -C "$ROOTFS" -c . | pm import -q - localhost/nsbox-netbench >/dev/null
-  for r in crun nsbox; do
+  for r in crun runc nsbox; do
     rt=$r
     [[ $r == nsbox ]] && rt=$NSBOX
     command -v "$rt" >/dev/null || { MS[podman.$r]=absent; continue; }
@@ -86,10 +86,11 @@ printf 'N=%d sequential runs of /bin/true, mean ms per container\n' "$N"
 printf '%-44s %8s\n' "nsbox run, no network" "${MS[plain]}"
 printf '%-44s %8s   (+%s ms for the network)\n' "nsbox run --network nsbox" "${MS[net]}" \
   "$(awk -v a="${MS[net]}" -v b="${MS[plain]}" 'BEGIN { printf "%.2f", a - b }')"
-if [[ -n ${MS[podman.crun]:-} ]]; then
-  printf '%-44s %8s   nsbox+network / this: %s\n' "podman run --rm (CNI bridge), crun" "${MS[podman.crun]}" "$(ratio "${MS[net]}" "${MS[podman.crun]}")"
-  printf '%-44s %8s\n' "podman run --rm (CNI bridge), nsbox" "${MS[podman.nsbox]}"
-fi
+# (crun, podman's default runtime, refuses hybrid cgroup hosts: then runc is the comparison.)
+for r in crun runc nsbox; do
+  [[ -n ${MS[podman.$r]:-} ]] || continue
+  printf '%-44s %8s   nsbox+network / this: %s\n' "podman run --rm (CNI bridge), $r" "${MS[podman.$r]}" "$(ratio "${MS[net]}" "${MS[podman.$r]}")"
+done
 if command -v lxc-start >/dev/null; then
   echo "lxc: installed, but this script does not drive it yet"
 else

@@ -306,7 +306,7 @@ Result<Attached> prepare(const Context& ctx, const Request& req, const std::stri
   }
   std::vector<std::string> names;
   for (const auto& j : req.networks) names.push_back(j.network);
-  auto undo = [&] { disconnect_owner(ctx, names); };
+  auto undo = [&] { disconnect_owner(ctx, names, false); };  // no veth made yet
   if (auto r = prepare_links(ctx, req, file, a); !r) {
     undo();
     return fail(r.error());
@@ -367,13 +367,13 @@ void disconnect(const Context& ctx, const Attached& a) {
     auto ports = i == 0 ? a.ports : std::vector<PublishedPort>{};
     warn(cni::del(**net, cni_attachment(ctx, l, netns_path, ports), l.cni_result), "network \"" + l.network + "\"");
   }
-  disconnect_owner(ctx, names);
+  disconnect_owner(ctx, names, false);
 }
 
-void disconnect_owner(const Context& ctx, const std::vector<std::string>& networks) {
+void disconnect_owner(const Context& ctx, const std::vector<std::string>& networks, bool delete_veths) {
   auto host = Netlink::open();
   for (size_t i = 0; i < networks.size(); ++i) {
-    if (host) {
+    if (host && delete_veths) {
       if (auto r = host->delete_link(host_ifname(ctx.id, i)); !r) log::warn(r.error().what());
     }
     if (auto r = release_leases(ctx, networks[i]); !r) log::warn(r.error().what());

@@ -65,10 +65,15 @@ struct Context {
 Result<Attached> prepare(const Context& ctx, const Request& req, const std::string& file);
 // In the network namespace of process `pid`: links, addresses, routes, published ports.
 Result<> connect(const Context& ctx, Attached& a, pid_t pid);
-// Undo all of it; idempotent, best effort (each step runs whatever failed before).
+// Undo all of it once the container's processes are gone; idempotent, best effort (each step
+// runs whatever failed before). The veths are not deleted: they go with the container's network
+// namespace, which the kernel destroys once its last process has exited. Deleting one while the
+// kernel tears that namespace down waits for its lock, 15 to 40 ms here, which is most of what a
+// network would cost a container.
 void disconnect(const Context& ctx, const Attached& a);
-// The same from the network names alone (a create killed before its state was saved).
-void disconnect_owner(const Context& ctx, const std::vector<std::string>& networks);
+// The same from the network names alone (a create killed before its state was saved), the
+// veths named after the id deleted too (`delete_veths`): nothing says there whose they are.
+void disconnect_owner(const Context& ctx, const std::vector<std::string>& networks, bool delete_veths);
 
 // The host end of the veth of the container's link number `index`: "nsb" + 10 hex digits of a
 // hash of the id + the index (15 bytes at most, as interface names must be).

@@ -537,7 +537,7 @@ Result<> remove_container(const Globals& g, ContainerDir& dir, const spec::State
       net::disconnect(ctx, *a);
     } else {
       log::warn(a.error().what());
-      if (auto fp = dir.load_footprint()) net::disconnect_owner(ctx, fp->networks);
+      if (auto fp = dir.load_footprint()) net::disconnect_owner(ctx, fp->networks, true);
     }
   }
   run_hooks_warn(st.poststop, "poststop", state_for_hooks(st, Status::kStopped));
@@ -564,7 +564,7 @@ Result<> remove_unreadable(const Globals& g, ContainerDir& dir, const std::strin
   TRY_CTX(cgroup::remove(existing, fp.cgroup_new, fp.systemd_unit, fp.systemd_user),
           "delete " + id + " (its record is kept: delete --force again once that is fixed)");
   if (!fp.rootfs_bind.empty()) ns::detach_rootfs_bind(fp.rootfs_bind, fp.rootfs_mount_before);
-  if (!fp.networks.empty()) net::disconnect_owner(network_context(g, id, "", ""), fp.networks);
+  if (!fp.networks.empty()) net::disconnect_owner(network_context(g, id, "", ""), fp.networks, true);
   dir.remove();
   return {};
 }

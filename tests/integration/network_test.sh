@@ -83,10 +83,13 @@ in_ctr() {
 
 # assert_net_clean: nothing of nsbox's is left in NET_HOST but the bridges of the networks
 # that still exist: no veth, no lease, no port registration, no published port.
+# (A container's veth goes with its network namespace, which the kernel tears down in the
+# background once the container's last process has exited: it is waited for.)
+net_veths() { in_host ip -br link show type veth | awk '$1 !~ /^(up0|hostdev)/ { print $1 }'; }
+no_veths() { [ -z "$(net_veths)" ]; }
 assert_net_clean() {
-  local links leases ports
-  links=$(in_host ip -br link show type veth | awk '$1 !~ /^up0/ { print $1 }')
-  [ -z "$links" ] || fail "veths left: $links"
+  local leases ports
+  wait_for "the containers' veths to go with their namespaces" no_veths
   leases=$(find "$TEST_ROOT/@networks" -path '*.leases/*' -type f ! -name '.*' 2>/dev/null || true)
   [ -z "$leases" ] || fail "leases left: $leases"
   ports=$(find "$TEST_ROOT/@networks/@ports" -type f 2>/dev/null || true)
