@@ -114,9 +114,10 @@ int check(const runtime::Globals& g, const Parsed& p) {
   if (!a) return report(a.error());
   for (const auto& l : a->links) {
     if (l.driver != "cni") continue;
-    auto cfg = net::cni::find(g.cni_config_dir, l.network);
+    std::string conf_dir = l.cni_file.substr(0, l.cni_file.rfind('/'));  // where it was made from
+    auto cfg = net::cni::find(conf_dir, l.network);
     if (!cfg) return report(cfg.error());
-    if (!*cfg) return report(Error(0, "network \"" + l.network + "\": no CNI configuration in " + g.cni_config_dir));
+    if (!*cfg) return report(Error(0, "network \"" + l.network + "\": no CNI configuration in " + conf_dir));
     net::cni::Attachment att;
     att.container_id = st->id;
     att.netns_path = "/proc/" + std::to_string(st->pid) + "/ns/net";

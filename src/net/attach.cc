@@ -206,6 +206,14 @@ Result<std::optional<cni::Network>> cni_network(const Context& ctx, const std::s
   return cni::find(ctx.cni_config_dir, name);
 }
 
+// The configuration a link was made from, found again in its directory (engines and users need
+// not give --cni-config-dir to delete too).
+Result<std::optional<cni::Network>> cni_network_of(const Link& l) {
+  auto slash = l.cni_file.rfind('/');
+  if (slash == std::string::npos) return std::optional<cni::Network>{};
+  return cni::find(l.cni_file.substr(0, slash), l.network);
+}
+
 cni::Attachment cni_attachment(const Context& ctx, const Link& l, const std::string& netns_path,
                                const std::vector<PublishedPort>& ports) {
   cni::Attachment att;
@@ -335,8 +343,8 @@ Result<> connect(const Context& ctx, Attached& a, pid_t pid) {
       TRY_CTX(connect_bridge(ctx, l, host, inside, netns.get()), what);
       continue;
     }
-    auto net = TRY_CTX(cni_network(ctx, l.network), what);
-    if (!net) return fail(what + ": its CNI configuration is gone from " + ctx.cni_config_dir);
+    auto net = TRY_CTX(cni_network_of(l), what);
+    if (!net) return fail(what + ": its CNI configuration is gone from " + l.cni_file);
     auto ports = i == 0 ? a.ports : std::vector<PublishedPort>{};
     auto added = TRY_CTX(cni::add(*net, cni_attachment(ctx, l, netns_path, ports)), what);
     l.cni_result = added.json;
@@ -357,7 +365,7 @@ void disconnect(const Context& ctx, const Attached& a) {
     const Link& l = a.links[i];
     names.push_back(l.network);
     if (l.driver != "cni") continue;
-    auto net = cni_network(ctx, l.network);
+    auto net = cni_network_of(l);
     if (!net || !*net) {
       log::warn("network \"" + l.network + "\": its CNI configuration is gone: its plugins' DEL cannot run");
       continue;

@@ -222,9 +222,13 @@ Result<> remove_network(const std::string& root, const std::string& name, const 
       }
     }
   }
-  TRY_CTX(nft::run(nft::remove_network(n.name, n.bridge)), "remove the firewall chains of network \"" + n.name + "\"");
+  // Its bridge and chains are in the network namespace it was made in: run elsewhere (its
+  // bridge is not here), rm forgets it without making nsbox's table where it never was.
   auto nl = TRY(Netlink::open());
-  TRY_CTX(nl.delete_link(n.bridge), "remove the bridge of network \"" + n.name + "\"");
+  if (TRY(nl.link_exists(n.bridge))) {
+    TRY_CTX(nft::run(nft::remove_network(n.name, n.bridge)), "remove the firewall chains of network \"" + n.name + "\"");
+    TRY_CTX(nl.delete_link(n.bridge), "remove the bridge of network \"" + n.name + "\"");
+  }
   fs::remove_tree(leases_dir);
   if (::unlink(file_of(root, n.name).c_str()) < 0 && errno != ENOENT) return fail_errno("remove " + file_of(root, n.name));
   return {};

@@ -366,9 +366,10 @@ test_cni_network_from_a_conflist() {
   assert_contains "$(in_ctr c ip -4 addr show dev eth0)" "inet $ip/24" "eth0 of the container"
   [ -e "$TEST_TMP/cni-data/cnitest/$ip" ] || fail "host-local's lease of $ip is not in its data directory"
   in_host busybox ping -c 1 -W 5 "$ip" >/dev/null || fail "the host cannot ping the container on the CNI bridge"
-  nsbox_net --cni-config-dir "$conf" network check "$(cid c)" 2>"$TEST_TMP/check.err" ||
+  # check and delete find the configuration where create found it, without the flag.
+  nsbox_net network check "$(cid c)" 2>"$TEST_TMP/check.err" ||
     echo "network check: $(cat "$TEST_TMP/check.err") (Debian 12's portmap fails CHECK without IPv6: containernetworking/plugins#819)"
-  nsbox_net --cni-config-dir "$conf" delete --force "$(cid c)"
+  nsbox_net delete --force "$(cid c)"
   [ ! -e "$TEST_TMP/cni-data/cnitest/$ip" ] || fail "host-local's lease of $ip is left after delete"
   assert_no_leftovers "$(cid c)"
   assert_net_clean
