@@ -38,28 +38,9 @@ trap cleanup EXIT
 STOP_ALL=:
 
 # One holder process keeps a network and mount namespace for everything below.
-unshare --net --mount --propagation private -- sh -c '
-  mount -t tmpfs none /run && mount -t tmpfs none /var/lib && mkdir /run/netns /var/lib/cni &&
-  if [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
-    mount -t tmpfs none /sys/fs/cgroup/unified; fi &&
-  ip link set lo up && exec sleep infinity' &
-HOLDER=$!
-for _ in $(seq 100); do [[ $(cat /proc/$HOLDER/comm 2>/dev/null) == sleep ]] && break; sleep 0.05; done
-in_ns() { nsenter -t "$HOLDER" -n -m "$@"; }
-
-# time_runs LABEL CMD...: N timed runs (after 2 untimed); prints the mean in ms.
-time_runs() {
-  local i t0 t1 sum=0
-  shift  # the label
-  for i in 1 2; do "$@" >/dev/null 2>"$TMP/err" || { cat "$TMP/err" >&2; return 1; }; done
-  for ((i = 0; i < N; i++)); do
-    t0=${EPOCHREALTIME/./}
-    "$@" >/dev/null 2>&1 || return 1
-    t1=${EPOCHREALTIME/./}
-    sum=$((sum + t1 - t0))
-  done
-  awk -v s="$sum" -v n="$N" 'BEGIN { printf "%.1f", s / n / 1000 }'
-}
+# shellcheck source=lib.sh
+. "$REPO/bench/lib.sh"
+holder_ns unified
 
 declare -A MS
 row() {  # engine: one line of means and ratios

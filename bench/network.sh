@@ -28,25 +28,9 @@ trap cleanup EXIT
 
 # The "host" of the benchmark: a network namespace with a fresh /run and /var/lib (podman's
 # CNI state, netns files), kept by one holder process.
-unshare --net --mount --propagation private -- sh -c '
-  mount -t tmpfs none /run && mount -t tmpfs none /var/lib && mkdir /run/netns /var/lib/cni &&
-  ip link set lo up && exec sleep infinity' &
-HOLDER=$!
-for _ in $(seq 100); do [[ $(cat /proc/$HOLDER/comm 2>/dev/null) == sleep ]] && break; sleep 0.05; done
-in_ns() { nsenter -t "$HOLDER" -n -m "$@"; }
-
-# time_runs CMD...: N timed runs (after 2 untimed); prints the mean in ms.
-time_runs() {
-  local i t0 t1 sum=0
-  for i in 1 2; do "$@" >/dev/null 2>"$TMP/err" || { cat "$TMP/err" >&2; return 1; }; done
-  for ((i = 0; i < N; i++)); do
-    t0=${EPOCHREALTIME/./}
-    "$@" >/dev/null 2>&1 || return 1
-    t1=${EPOCHREALTIME/./}
-    sum=$((sum + t1 - t0))
-  done
-  awk -v s="$sum" -v n="$N" 'BEGIN { printf "%.2f", s / n / 1000 }'
-}
+# shellcheck source=lib.sh
+. "$REPO/bench/lib.sh"
+holder_ns
 
 ROOTFS=$TMP/rootfs
 "$REPO/scripts/mkrootfs.sh" "$ROOTFS" >/dev/null
@@ -61,8 +45,8 @@ run_plain() { i=$((i + 1)); nsb run --bundle "$B" "b$i"; }
 run_net() { i=$((i + 1)); nsb run --network nsbox --bundle "$B" "n$i"; }
 
 declare -A MS
-MS[plain]=$(time_runs run_plain)
-MS[net]=$(time_runs run_net)
+MS[plain]=$(time_runs plain run_plain)
+MS[net]=$(time_runs net run_net)
 
 # podman, default network (its CNI bridge, cni-podman0, 10.88.0.0/16).
 if command -v podman >/dev/null; then
@@ -77,7 +61,7 @@ if command -v podman >/dev/null; then
     rt=$r
     [[ $r == nsbox ]] && rt=$NSBOX
     command -v "$rt" >/dev/null || { MS[podman.$r]=absent; continue; }
-    MS[podman.$r]=$(time_runs pm --runtime "$rt" run --rm localhost/nsbox-netbench true) || MS[podman.$r]=failed
+    MS[podman.$r]=$(time_runs "podman/$r" pm --runtime "$rt" run --rm localhost/nsbox-netbench true) || MS[podman.$r]=failed
   done
 fi
 
