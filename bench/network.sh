@@ -2,7 +2,7 @@
 # What a network costs a container: sequential `run` of /bin/true by nsbox without a network
 # and on nsbox's own bridge network (veth, leased address, route; then its release), and the
 # same container through podman with its default CNI bridge network (with crun, podman's
-# default runtime, runc and nsbox), all in one run, inside a network and mount namespace made
+# default runtime, runc and nsbox), and LXC's lxc-start of it with a veth, all in one run, inside a network and mount namespace made
 # for it (nothing of the host's network is touched).
 # usage: bench/network.sh     (as root; BENCH_N runs each, default 50)
 set -euo pipefail
@@ -65,6 +65,40 @@ if command -v podman >/dev/null; then
   done
 fi
 
+# LXC (Debian's lxc): lxc-start -F of the same rootfs running /bin/true, with a veth in a bridge
+# and a static address, as lxc.net.0 gives it. Its own namespace: a fresh sysfs (LXC reads the
+# bridge from /sys/class/net), the host's cgroup mounts moved in; the cgroups LXC leaves
+# (lxc.pivot, lxc.payload.*, lxc.monitor.*) go afterwards unless they were there before.
+if command -v lxc-start >/dev/null; then
+  lxc_before=$(find /sys/fs/cgroup -maxdepth 2 -name 'lxc*' 2>/dev/null)
+  mkdir -p "$TMP/lxc/bench"
+  cat >"$TMP/lxc/bench/config" <<EOF2
+lxc.uts.name = bench
+lxc.rootfs.path = dir:$ROOTFS
+lxc.net.0.type = veth
+lxc.net.0.link = lxcbench0
+lxc.net.0.flags = up
+lxc.net.0.ipv4.address = 10.99.0.2/24
+lxc.net.0.ipv4.gateway = 10.99.0.1
+lxc.mount.auto = proc:mixed sys:ro
+lxc.apparmor.profile = unconfined
+lxc.init.cmd = /bin/true
+EOF2
+  unshare --net --mount --propagation private -- sh -c '
+    mount -t tmpfs none /run && mkdir /run/cg && mount --rbind /sys/fs/cgroup /run/cg &&
+    mount -t sysfs sysfs /sys && mount --move /run/cg /sys/fs/cgroup &&
+    ip link set lo up && ip link add lxcbench0 type bridge && ip addr add 10.99.0.1/24 dev lxcbench0 &&
+    ip link set lxcbench0 up && exec sleep infinity' &
+  LXC_HOLDER=$!
+  for _ in $(seq 100); do [[ $(cat /proc/$LXC_HOLDER/comm 2>/dev/null) == sleep ]] && break; sleep 0.05; done
+  MS[lxc]=$(time_runs lxc nsenter -t "$LXC_HOLDER" -n -m lxc-start -n bench -P "$TMP/lxc" -F -o "$TMP/lxc/log") || MS[lxc]=failed
+  kill -KILL "$LXC_HOLDER"
+  wait "$LXC_HOLDER" 2>/dev/null || true
+  for d in $(find /sys/fs/cgroup -maxdepth 2 -name 'lxc*' 2>/dev/null | sort -r); do
+    grep -qxF "$d" <<<"$lxc_before" || find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
+  done
+fi
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else printf "-" }'; }
 printf 'N=%d sequential runs of /bin/true, mean ms per container\n' "$N"
 printf '%-44s %8s\n' "nsbox run, no network" "${MS[plain]}"
@@ -75,8 +109,8 @@ for r in crun runc nsbox; do
   [[ -n ${MS[podman.$r]:-} ]] || continue
   printf '%-44s %8s   nsbox+network / this: %s\n' "podman run --rm (CNI bridge), $r" "${MS[podman.$r]}" "$(ratio "${MS[net]}" "${MS[podman.$r]}")"
 done
-if command -v lxc-start >/dev/null; then
-  echo "lxc: installed, but this script does not drive it yet"
+if [[ -n ${MS[lxc]:-} ]]; then
+  printf '%-44s %8s   nsbox+network / this: %s\n' "lxc-start -F (veth in a bridge)" "${MS[lxc]}" "$(ratio "${MS[net]}" "${MS[lxc]}")"
 else
   echo "lxc: not installed (Debian package lxc): no LXC figure"
 fi
