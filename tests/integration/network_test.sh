@@ -8,11 +8,19 @@
 
 NET_HOST=
 NET_UP=
+NET_IP=
 
 # net_setup: the two namespaces, linked; skips where the kernel or tools lack what it needs.
 net_setup() {
   command -v nsenter >/dev/null || skip "nsenter is not installed"
-  command -v ip >/dev/null || skip "ip (iproute2) is not installed"
+  # iproute2's ip (veth peers in another namespace): where busybox's comes first in PATH (the
+  # test guests), the other one.
+  local c
+  NET_IP=
+  for c in "$(command -v ip)" /usr/sbin/ip /usr/bin/ip /sbin/ip /bin/ip; do
+    if [ -x "$c" ] && "$c" -V 2>/dev/null | grep -q iproute2; then NET_IP=$c && break; fi
+  done
+  [ -n "$NET_IP" ] || skip "ip of iproute2 is not installed"
   command -v busybox >/dev/null || skip "busybox is not installed (its nc, ping, httpd serve the test's clients and servers)"
   command -v nft >/dev/null || skip "nft is not installed (Debian package nftables)"
   [ -x "$(dirname "$NSBOX")/nsbox-nft" ] || skip "nsbox-nft is not built beside $NSBOX"
@@ -42,8 +50,18 @@ net_teardown() {
   for id in $(nsbox_net list -q 2>/dev/null); do nsbox_net delete --force "$id" >/dev/null 2>&1; done
 }
 
-in_host() { nsenter -t "$NET_HOST" -n -- "$@"; }
-in_up() { nsenter -t "$NET_UP" -n -- "$@"; }
+# in_host CMD..., in_up CMD...: CMD in the test's host or uplink namespace (`ip`: iproute2's).
+in_host() { net_in "$NET_HOST" "$@"; }
+in_up() { net_in "$NET_UP" "$@"; }
+net_in() {
+  local pid=$1
+  shift
+  if [ "$1" = ip ]; then
+    shift
+    set -- "$NET_IP" "$@"
+  fi
+  nsenter -t "$pid" -n -- "$@"
+}
 # nsbox in the test's host namespace, with its state root.
 nsbox_net() { nsenter -t "$NET_HOST" -n -- "$NSBOX" --root "$TEST_ROOT" "$@"; }
 
