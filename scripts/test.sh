@@ -35,7 +35,7 @@ v2_guest() {
     NSBOX_VM_MODULES="overlay veth bridge nf_tables nft_chain_nat nft_nat nft_masq nft_fib_inet nft_ct" \
     NSBOX_VM_EXTRA_TOOLS="ip nft nsenter unshare" \
     NSBOX_VM_SKIP=${NSBOX_VM_SKIP-^(test_hostile_links_never_reach_host|test_seccomp_bad_profiles|test_seccomp_program_cache)$} \
-    VM_TIMEOUT=${VM_TIMEOUT:-1500} NSBOX_VM_TEST_TIMEOUT=${NSBOX_VM_TEST_TIMEOUT:-150} \
+    VM_TIMEOUT=${VM_TIMEOUT:-1800} NSBOX_VM_TEST_TIMEOUT=${NSBOX_VM_TEST_TIMEOUT:-150} \
     "$top/tests/vm/run.sh"
 }
 # Under software emulation the guest kernel has been seen to stall in a soft lockup (both
