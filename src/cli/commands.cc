@@ -24,12 +24,13 @@
 #include "spec/resources.h"
 
 namespace nsbox::cli {
-namespace {
 
 int report(const Error& e) {
   log::error(e.what());
   return 1;
 }
+
+namespace {
 
 // Parse `args` with the verb's flag table in commands(), the one its help lists. Returns the
 // verb's exit status when it is done: 1 on bad usage (reported), 0 once --help is printed.

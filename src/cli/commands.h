@@ -19,6 +19,8 @@ struct Command {
 };
 
 const std::vector<Command>& commands();
+// A verb's failure: the error as one log line; the exit status 1.
+int report(const Error& e);
 const Command* find_command(const std::string& name);  // nullptr if there is none
 // `nsbox CMD --help`: usage line, NAME, DESCRIPTION and OPTIONS from the command's flag table.
 std::string help_text(const Command& c);

@@ -25,17 +25,10 @@ const std::vector<FlagSpec> kNetworkFlags = {
 
 namespace {
 
-int report(const Error& e) {
-  log::error(e.what());
-  return 1;
-}
-
 int usage(const std::string& why) {
   log::error("network: " + why + " (see nsbox network --help)");
   return 1;
 }
-
-bool alive(const runtime::Globals& g, const std::string& id) { return fs::exists(g.root + "/" + id); }
 
 int create(const runtime::Globals& g, const Parsed& p) {
   if (p.args.size() != 2) return usage("create takes one NAME");
@@ -96,7 +89,7 @@ int inspect(const runtime::Globals& g, const Parsed& p) {
 int rm(const runtime::Globals& g, const Parsed& p) {
   if (p.args.size() < 2) return usage("rm takes one NAME or more");
   for (size_t i = 1; i < p.args.size(); ++i) {
-    auto r = net::remove_network(g.root, p.args[i], [&](const std::string& id) { return alive(g, id); });
+    auto r = net::remove_network(g.root, p.args[i], [&](const std::string& id) { return runtime::container_exists(g.root, id); });
     if (!r) return report(r.error());
   }
   return 0;

@@ -2,9 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -18,6 +16,7 @@
 #include "net/ipam.h"
 #include "net/link.h"
 #include "net/nft.h"
+#include "ns/in_root.h"
 
 namespace nsbox::net {
 namespace {
@@ -140,12 +139,9 @@ Result<> register_port(const Context& ctx, const PublishedPort& p, const std::st
 bool rootfs_has_file(const std::string& rootfs, const std::string& path) {
   UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) return false;
-  open_how how{};
-  how.flags = O_PATH | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  UniqueFd f(static_cast<int>(::syscall(SYS_openat2, root.get(), path.c_str(), &how, sizeof how)));
+  auto f = ns::resolve(root.get(), path);
   struct stat st{};
-  return f && ::fstat(f.get(), &st) == 0 && S_ISREG(st.st_mode);
+  return f && ::fstat(f->get(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
 // The host's name servers that a container can reach (not the host's loopback ones).

@@ -12,6 +12,7 @@
 
 #include "base/fs.h"
 #include "base/lock.h"
+#include "base/time.h"
 #include "base/unique_fd.h"
 #include "net/ipam.h"
 #include "net/link.h"
@@ -22,15 +23,6 @@ namespace nsbox::net {
 namespace {
 
 using json = nlohmann::json;
-
-std::string now_rfc3339() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string file_of(const std::string& root, const std::string& name) {
   return networks_dir(root) + "/" + name + ".json";

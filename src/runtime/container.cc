@@ -23,6 +23,7 @@
 #include "base/defer.h"
 #include "base/fs.h"
 #include "base/log.h"
+#include "base/time.h"
 #include "cgroup/cgroup.h"
 #include "cgroup/control.h"
 #include "cgroup/members.h"
@@ -46,18 +47,6 @@ namespace {
 
 using spec::NsKind;
 using spec::Status;
-
-std::string now_rfc3339() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm t{};
-  gmtime_r(&ts.tv_sec, &t);
-  // Not strftime: it loads the time zone file (tzset) for a time that is UTC anyway.
-  char buf[64];
-  snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", t.tm_year + 1900, t.tm_mon + 1,
-           t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec);
-  return buf;
-}
 
 Result<std::string> absolute(const std::string& p) {
   std::string path = p.empty() ? "." : p;
@@ -296,7 +285,7 @@ net::Context network_context(const Globals& g, const std::string& id, const std:
   c.hostname = hostname;
   c.cni_config_dir = g.cni_config_dir;
   std::string root = g.root;
-  c.alive = [root](const std::string& owner) { return fs::exists(root + "/" + owner); };
+  c.alive = [root](const std::string& owner) { return container_exists(root, owner); };
   return c;
 }
 

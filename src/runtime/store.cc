@@ -174,6 +174,8 @@ spec::Status current_status_at(const spec::State& s, int atfd, const std::string
   return spec::Status::kRunning;
 }
 
+bool container_exists(const std::string& root, const std::string& id) { return fs::exists(root + "/" + id); }
+
 std::vector<std::string> list_ids(const std::string& root) {
   std::vector<std::string> out;
   DIR* d = ::opendir(root.c_str());

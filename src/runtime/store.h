@@ -74,5 +74,8 @@ spec::Status current_status_at(const spec::State& s, int atfd, const std::string
 // Names of the directories under `root` (sorted): the containers, and maybe a create that
 // has not saved its state yet (callers look for state.json).
 std::vector<std::string> list_ids(const std::string& root);
+// Whether container `id` has a directory in `root` (it exists, whatever its status): what the
+// network leases and port registrations ask of their owners.
+bool container_exists(const std::string& root, const std::string& id);
 
 }  // namespace nsbox::runtime
