@@ -220,6 +220,38 @@ Result<Made> create(const std::vector<Hierarchy>& hs, const std::string& cgroups
   return make(plan(hs, cgroups_path));
 }
 
+std::vector<std::string> homes(const std::vector<std::string>& leaves, bool nested) {
+  if (!nested) return leaves;
+  std::vector<std::string> out;
+  for (const auto& l : leaves) out.push_back(l + "/" + kNested);
+  return out;
+}
+
+Result<std::vector<std::string>> make_nested(const std::vector<std::string>& leaves) {
+  auto inner = homes(leaves, true);
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    const std::string& leaf = leaves[i];
+    if (::mkdir(inner[i].c_str(), 0755) < 0 && errno != EEXIST) return fail_errno("create cgroup " + inner[i]);
+    if (is_cgroup2(leaf)) {
+      // Every controller the leaf has, for the container's own tree to distribute. The leaf
+      // holds no process (they are all below it), as v2 requires of a parent.
+      auto available = fs::read_file(leaf + "/cgroup.controllers");
+      std::string enable;
+      std::istringstream words(available ? *available : "");
+      for (std::string c; words >> c;) enable += (enable.empty() ? "+" : " +") + c;
+      if (!enable.empty()) TRY_CTX(fs::write_file(leaf + "/cgroup.subtree_control", enable), "enable controllers in " + leaf);
+      continue;
+    }
+    for (const char* f : {"/cpuset.cpus", "/cpuset.mems"}) {
+      auto own = fs::read_file(inner[i] + f);
+      if (!own || (!own->empty() && *own != "\n")) continue;
+      auto parent = TRY(fs::read_file(leaf + f));
+      TRY_CTX(fs::write_file(inner[i] + f, parent), "copy " + leaf + f);
+    }
+  }
+  return inner;
+}
+
 std::vector<std::string> join_files(const std::vector<std::string>& dirs) {
   std::vector<std::string> out;
   for (const auto& d : dirs) out.push_back(d + (is_cgroup2(d) ? "/cgroup.procs" : "/tasks"));

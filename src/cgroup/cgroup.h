@@ -107,6 +107,18 @@ class AttachWarmup {
   bool collected_ = false;
   std::optional<Made> made_;
 };
+// A container that may write to its cgroups (a writable cgroup mount in a cgroup namespace of
+// its own: a system container whose init manages cgroups) lives one level below the cgroup
+// that carries its limits, in kNested, and its cgroup namespace is rooted there: nothing it
+// does can reach the limits (LXC's payload/inner layout, systemd's delegation rule on v2).
+// homes: where its processes go (the leaves themselves when it is not nested).
+inline constexpr const char* kNested = "container";
+std::vector<std::string> homes(const std::vector<std::string>& leaves, bool nested);
+// Make kNested below each leaf, after the leaf's limits and device rules are written (a v1
+// devices cgroup copies its parent's rules when made, and refuses a deny-all once it has a
+// child): cpuset's cpus and mems copied, the leaf's v2 controllers enabled for it.
+Result<std::vector<std::string>> make_nested(const std::vector<std::string>& leaves);
+
 // Remove a container's cgroups once its processes are gone: every cgroup below each leaf
 // (its init may have made its own: systemd's init.scope, system.slice...), deepest first,
 // then the directories `created` by create (a parent we made that other containers use by

@@ -35,6 +35,11 @@ Result<> Placement::write_limits(bool devices) {
   return {};
 }
 
+Result<> Placement::make_homes() {
+  if (nested_) TRY(make_nested(made_.leaves));
+  return {};
+}
+
 Result<std::unique_ptr<Placement>> choose(const Choice& c) {
   auto hs = TRY(discover());
   if (c.systemd) return make_systemd(std::move(hs), c);

@@ -38,6 +38,18 @@ enum class Join {
   kBySelf = 2,     // it writes 0 to the files place() returns
 };
 
+struct Choice {
+  std::string id;
+  std::string cgroups_path;  // linux.cgroupsPath as given
+  spec::Resources resources;
+  bool systemd = false;      // --systemd-cgroup
+  bool rootless = false;     // an ordinary user, or root of a user namespace
+  bool self_join = false;    // the process may move itself (root of the host's user ns, fast path)
+  bool limits_needed = false;  // the config asks for limits (a rootless fallback to no cgroups is then refused)
+  std::map<std::string, std::string> annotations;  // org.systemd.property.* (systemd)
+  bool nested = false;  // its processes go below its limits (cgroup::kNested)
+};
+
 class Placement {
  public:
   virtual ~Placement() = default;
@@ -63,32 +75,29 @@ class Placement {
   const std::vector<Hierarchy>& hierarchies() const { return hierarchies_; }
   const std::vector<std::string>& leaves() const { return made_.leaves; }
   const std::vector<std::string>& created() const { return made_.created; }
+  // Where its processes go: the leaves, or kNested below them (cgroup.h).
+  std::vector<std::string> homes() const { return cgroup::homes(made_.leaves, nested_); }
+  bool nested() const { return nested_; }
   std::string freezer() const;
   virtual std::string systemd_unit() const { return ""; }
 
  protected:
-  Placement(std::vector<Hierarchy> hs, spec::Resources r) : hierarchies_(std::move(hs)), resources_(std::move(r)) {}
+  Placement(std::vector<Hierarchy> hs, const Choice& c)
+      : hierarchies_(std::move(hs)), resources_(c.resources), nested_(c.nested) {}
   // The existing leaves must hold no process (runc's rule): checked by plan().
   static Result<> refuse_busy(const std::vector<std::string>& existing_leaves);
   // The limits and device rules on the leaves (`devices`: false where the runtime may not
   // write them, rootless).
   Result<> write_limits(bool devices);
+  // For a nested container, after write_limits: its homes made (cgroup::make_nested).
+  Result<> make_homes();
 
   std::vector<Hierarchy> hierarchies_;
   spec::Resources resources_;
   Made made_;
+  bool nested_ = false;
 };
 
-struct Choice {
-  std::string id;
-  std::string cgroups_path;  // linux.cgroupsPath as given
-  spec::Resources resources;
-  bool systemd = false;      // --systemd-cgroup
-  bool rootless = false;     // an ordinary user, or root of a user namespace
-  bool self_join = false;    // the process may move itself (root of the host's user ns, fast path)
-  bool limits_needed = false;  // the config asks for limits (a rootless fallback to no cgroups is then refused)
-  std::map<std::string, std::string> annotations;  // org.systemd.property.* (systemd)
-};
 
 // The way for a container to be created, from the host's hierarchies and the choice. The
 // systemd way starts its bus helper at once (its connection overlaps what create does next).

@@ -30,7 +30,7 @@ namespace {
 class Direct : public Placement {
  public:
   Direct(std::vector<Hierarchy> hs, const Choice& c)
-      : Placement(std::move(hs), c.resources), choice_(c) {}
+      : Placement(std::move(hs), c), choice_(c) {}
 
   Result<> plan(spec::Footprint& fp) override {
     std::string path = choice_.cgroups_path.empty() ? "nsbox-" + choice_.id : choice_.cgroups_path;
@@ -60,12 +60,14 @@ class Direct : public Placement {
     }
     // Limits are in place before the container process joins: it never runs unlimited.
     TRY(write_limits(!choice_.rootless));
-    for (size_t i = 0; i < made_.leaves.size(); ++i) {
+    TRY(make_homes());
+    auto to = homes();
+    for (size_t i = 0; i < to.size(); ++i) {
       // CLONE_INTO_CGROUP takes the cgroup mutex, which a warming writer holds: where one
-      // runs, the v2 leaf is joined by a write after the clone like the others.
+      // runs, the v2 home is joined by a write after the clone like the others.
       if (hierarchies_[i].fstype == "cgroup2" && !(warmup_ && warmup_->active())) {
-        into_.reset(::open(made_.leaves[i].c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        into_leaf_ = made_.leaves[i];
+        into_.reset(::open(to[i].c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        into_leaf_ = to[i];
       }
     }
     return {};
@@ -74,13 +76,14 @@ class Direct : public Placement {
   int clone_into() const override { return into_.get(); }
 
   Join join_mode() const override {
-    bool others = std::any_of(made_.leaves.begin(), made_.leaves.end(), [&](const std::string& l) { return l != into_leaf_; });
+    auto to = homes();
+    bool others = std::any_of(to.begin(), to.end(), [&](const std::string& l) { return l != into_leaf_; });
     return others || (into_ && !cloned_into_) ? Join::kByRuntime : Join::kNone;
   }
 
   Result<std::vector<std::string>> place(pid_t pid) override {
     std::vector<std::string> to_enter;
-    for (const auto& l : made_.leaves) {
+    for (const auto& l : homes()) {
       if (l != into_leaf_ || !cloned_into_) to_enter.push_back(l);
     }
     TRY(enter(to_enter, pid));

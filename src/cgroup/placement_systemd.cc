@@ -20,7 +20,7 @@ class Systemd : public Placement {
  public:
   Systemd(std::vector<Hierarchy> hs, const Choice& c, systemd::Bus bus, systemd::UnitName unit,
           std::vector<systemd::Property> from_annotations)
-      : Placement(std::move(hs), c.resources), choice_(c), bus_(std::move(bus)), unit_(std::move(unit)),
+      : Placement(std::move(hs), c), choice_(c), bus_(std::move(bus)), unit_(std::move(unit)),
         from_annotations_(std::move(from_annotations)) {}
 
   Result<> plan(spec::Footprint& fp) override {
@@ -78,6 +78,11 @@ class Systemd : public Placement {
     auto props = TRY(systemd::resource_properties(resources_, v2_, version));
     TRY(bus_.set(unit_.unit, props));
     TRY(write_limits(!choice_.rootless));
+    // A nested container leaves the unit's cgroup for its home below it (Delegate=yes).
+    if (nested()) {
+      TRY(make_homes());
+      TRY(enter(homes(), pid));
+    }
     return std::vector<std::string>{};
   }
 

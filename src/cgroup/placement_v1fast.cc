@@ -17,7 +17,7 @@ namespace {
 
 class V1Fast : public Placement {
  public:
-  V1Fast(std::vector<Hierarchy> hs, const Choice& c) : Placement(std::move(hs), c.resources), choice_(c) {}
+  V1Fast(std::vector<Hierarchy> hs, const Choice& c) : Placement(std::move(hs), c), choice_(c) {}
 
   Result<> plan(spec::Footprint& fp) override {
     std::string path = choice_.cgroups_path.empty() ? "nsbox-" + choice_.id : choice_.cgroups_path;
@@ -28,8 +28,10 @@ class V1Fast : public Placement {
 
   Result<> make() override {
     warmup_.emplace(hierarchies_, &plan_, !choice_.self_join);
-    if (choice_.self_join) {
-      // The cgroup2 directory was made by the warm-up's constructor, to be cloned into.
+    // The cgroup2 directory was made by the warm-up's constructor, to be cloned into; not for
+    // a nested container, whose home there is made later, below it (and v2 allows no
+    // process in a cgroup that hands controllers down).
+    if (choice_.self_join && !nested()) {
       for (size_t i = 0; i < plan_.leaves.size(); ++i) {
         if (hierarchies_[i].fstype != "cgroup2") continue;
         into_.reset(::open(plan_.leaves[i].c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -46,8 +48,9 @@ class V1Fast : public Placement {
   Result<std::vector<std::string>> place(pid_t pid) override {
     made_ = TRY(warmup_->made());
     TRY(write_limits(true));
+    TRY(make_homes());
     std::vector<std::string> to_enter;
-    for (const auto& l : made_.leaves) {
+    for (const auto& l : homes()) {
       if (l != into_leaf_ || !cloned_into_) to_enter.push_back(l);
     }
     if (choice_.self_join) return join_files(to_enter);

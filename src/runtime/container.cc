@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -289,6 +290,16 @@ net::Context network_context(const Globals& g, const std::string& id, const std:
   return c;
 }
 
+// A container that may write to its own cgroups: a cgroup namespace of its own and a cgroup
+// mount without "ro" (a system container whose init manages cgroups). It is nested below its
+// limits (cgroup::kNested).
+bool writes_own_cgroups(const spec::Config& cfg) {
+  if (!cfg.new_ns(NsKind::kCgroup)) return false;
+  return std::any_of(cfg.mounts.begin(), cfg.mounts.end(), [](const spec::Mount& m) {
+    return (m.type == "cgroup" || m.type == "cgroup2") && (m.flags & MS_RDONLY) == 0;
+  });
+}
+
 // nsbox's networks are made for a network namespace of the container's own, by root.
 Result<> check_networkable(const spec::Config& cfg, const std::string& file) {
   std::string where = file + ": annotations[\"" + net::kNetworkAnnotation + "\"]";
@@ -342,6 +353,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
   choice.self_join = host_root_clone;
   choice.limits_needed = cfg.linux.resources.has_limits();
   choice.annotations = cfg.annotations;
+  choice.nested = writes_own_cgroups(cfg);
   if (!g.systemd_cgroup && cfg.linux.cgroups_path.find(':') != std::string::npos) {
     return fail(file + ": linux.cgroupsPath: \"" + cfg.linux.cgroups_path +
                 "\" is a systemd slice path: it needs --systemd-cgroup");
@@ -389,6 +401,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
   Defer undo_cgroups([&] { placement->undo(); });
   TRY(placement->make());
   st.freezer = placement->freezer();
+  st.cgroup_nested = placement->nested();
   st.systemd_unit = placement->systemd_unit();
   st.systemd_user = footprint.systemd_user;
 

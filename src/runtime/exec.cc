@@ -257,7 +257,7 @@ Result<int> exec_into(const Globals& g, const ExecOptions& o, ContainerDir& dir,
   if (for_children != 0 && ::setns(pidfd.get(), for_children) < 0) {
     return fail_errno("join the container's pid namespace");
   }
-  std::vector<std::string> leaves = st.cgroup_leaves;
+  std::vector<std::string> leaves = cgroup::homes(st.cgroup_leaves, st.cgroup_nested);
   if (!o.sub_cgroup.empty()) {
     for (auto& l : leaves) l = fs::clean_abs(l + "/" + fs::clean_abs("/" + o.sub_cgroup));
   }

@@ -99,6 +99,7 @@ std::string state_to_json(const State& s) {
     j["systemdUnit"] = s.systemd_unit;
     j["systemdUser"] = s.systemd_user;
   }
+  if (s.cgroup_nested) j["cgroupNested"] = true;
   if (!s.resources_json.empty()) j["resources"] = s.resources_json;
   if (!s.network_json.empty()) j["network"] = s.network_json;
   return j.dump();
@@ -131,6 +132,7 @@ Result<State> state_from_json(const std::string& text, const std::string& file) 
     s.rootfs_mount_before = int_or<uint64_t>(j, "rootfsMountBefore", 0);
     s.systemd_unit = j.value("systemdUnit", std::string());
     s.systemd_user = j.value("systemdUser", false);
+    s.cgroup_nested = j.value("cgroupNested", false);
     s.resources_json = j.value("resources", std::string());
     if (j.contains("addresses")) s.addresses = j.at("addresses").get<std::vector<std::string>>();
     s.network_json = j.value("network", std::string());

@@ -34,6 +34,7 @@ struct State {
   // cgroup.freeze), so that a status costs one read; "" when there is no freezer.
   std::string freezer;
   std::vector<std::string> cgroup_created;
+  bool cgroup_nested = false;  // its processes live in cgroup::kNested below the leaves
   bool own_pid_ns = false;  // the container has its own pid namespace: killing pid 1 ends it all
   std::string process_json;  // config.json's process, the base of every exec
   std::string seccomp_json;  // config.json's linux.seccomp, applied to every exec too

@@ -123,32 +123,10 @@ KDEB=$(cat "$K/extracted")
 log "guest kernel $KVER (${KERNEL##*/})"
 
 # ------------------------------------------------------------------ 3. the root image
-# The apt sources of the guest: the host's configured Debian mirror (and its security
-# mirror), read from /etc/apt/sources.list and sources.list.d (one-line and deb822 files).
-host_sources() {
-  local f
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-    [ -f "$f" ] || continue
-    sed -n 's/^[[:space:]]*deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\{0,1\}\([^[:space:]]\+\)[[:space:]]\+\([^[:space:]]\+\).*/\2 \3/p' "$f"
-  done
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    awk 'function flush() { if (deb && uris != "" && suites != "") { n = split(uris, u, " "); m = split(suites, s, " ");
-           for (i = 1; i <= n; i++) for (j = 1; j <= m; j++) print u[i], s[j] } deb = 0; uris = ""; suites = "" }
-         /^[[:space:]]*$/ { flush(); next }
-         /^[[:space:]]*#/ { next }
-         tolower($1) == "types:" { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
-         tolower($1) == "uris:" { $1 = ""; uris = $0 }
-         tolower($1) == "suites:" { $1 = ""; suites = $0 }
-         END { flush() }' "$f"
-  done
-}
-SOURCES=$(host_sources)
-MIRROR=$(awk -v s="$SUITE" '$2 == s {print $1; exit}' <<<"$SOURCES")
-SECURITY=$(awk -v s="$SUITE-security" '$2 == s {print $1; exit}' <<<"$SOURCES")
-[ -n "$MIRROR" ] || die "no apt source for $SUITE in /etc/apt/sources.list*: the image is built from the host's Debian mirror"
-MIRROR_LINES=("deb $MIRROR $SUITE main" "deb $MIRROR $SUITE-updates main")
-[ -z "$SECURITY" ] || MIRROR_LINES+=("deb $SECURITY $SUITE-security main")
+# The apt sources of the guest: the host's configured Debian mirror (and its security mirror).
+# shellcheck source=../../scripts/apt_sources.sh
+. "$SRC/scripts/apt_sources.sh"
+mirror_lines "$SUITE" || die "no apt source for $SUITE in /etc/apt/sources.list*: the image is built from the host's Debian mirror"
 
 # build_image DIR: the root file system with mmdebstrap, customized, as DIR/root.img.
 build_image() {
