@@ -19,6 +19,7 @@
 #include "runtime/exec.h"
 #include "runtime/features.h"
 #include "runtime/signals.h"
+#include "security/caps.h"
 #include "spec/config.h"
 #include "spec/default_spec.h"
 #include "spec/resources.h"
@@ -108,7 +109,8 @@ const std::vector<FlagSpec> kListFlags = {
 const std::vector<FlagSpec> kSpecFlags = {
     {{"bundle", "b"}, true, "DIR", "where to write config.json (default: current directory)"},
     {{"rootless"}, false, "", "for an ordinary user: a user namespace mapping their ids"},
-    {{"network"}, true, "NAME[:ip=IP]", "join nsbox network NAME (repeatable): written as annotations"},
+    {{"system"}, false, "", "a system container: boots the rootfs's /sbin/init (systemd) on a terminal, as LXC does"},
+    {{"network"}, true, "NAME[:ip=IP]", "join nsbox network NAME (repeatable; none: no network): written as annotations"},
     {{"publish", "p"}, true, "PORTS", "publish HOST:CONTAINER[/tcp|udp] (repeatable): written as annotations"},
     kHelp};
 const std::vector<FlagSpec> kPsFlags = {
@@ -251,12 +253,23 @@ int cmd_spec(const runtime::Globals&, const std::vector<std::string>& args) {
   if (!want_args(p, "spec", 0, 0)) return 1;
   std::string path = p.get("bundle", ".") + "/config.json";
   if (fs::exists(path)) return report(Error(0, "File " + path + " exists. Remove it first."));
-  std::map<std::string, std::string> annotations;
-  if (p.has("network")) net::add_to_annotation(annotations, net::kNetworkAnnotation, p.values.at("network"));
-  if (p.has("publish")) net::add_to_annotation(annotations, net::kPublishAnnotation, p.values.at("publish"));
+  spec::SpecOptions o;
+  o.rootless = p.flag("rootless");
+  o.system = p.flag("system");
+  o.uid = ::getuid();
+  o.gid = ::getgid();
+  if (o.system && o.rootless) return report(Error(0, "spec: --system and --rootless together are not supported yet"));
+  if (o.system) o.system_caps = security::system_capabilities();
+  // A system container joins nsbox's default network unless told otherwise (--network none).
+  std::vector<std::string> networks;
+  if (p.has("network")) networks = p.values.at("network");
+  if (o.system && networks.empty()) networks.push_back(net::kDefaultNetwork);
+  std::erase(networks, std::string("none"));
+  if (!networks.empty()) net::add_to_annotation(o.annotations, net::kNetworkAnnotation, networks);
+  if (p.has("publish")) net::add_to_annotation(o.annotations, net::kPublishAnnotation, p.values.at("publish"));
   // Checked as create will read them: a bad value is refused now, not at create.
-  if (auto req = net::parse_request(annotations, "--network/--publish"); !req) return report(req.error());
-  std::string text = spec::default_spec(p.flag("rootless"), ::getuid(), ::getgid(), annotations);
+  if (auto req = net::parse_request(o.annotations, "--network/--publish"); !req) return report(req.error());
+  std::string text = spec::default_spec(o);
   auto r = fs::write_file_atomic(path, text, 0644);
   return r ? 0 : report(r.error());
 }
@@ -590,10 +603,15 @@ const std::vector<Command> kCommands = {
      "List the containers of the state directory (--root): id, init pid, status, bundle and "
      "creation time, as a table or as JSON; with --quiet their ids only, one per line.",
      &kListFlags, cmd_list},
-    {"spec", "spec [--bundle DIR] [--rootless]", "write a default config.json",
+    {"spec", "spec [--bundle DIR] [--rootless | --system] [--network NAME] [--publish PORTS]", "write a default config.json",
      "Write a config.json with a default configuration into a bundle directory, to edit "
      "before `nsbox create`: sh on a terminal, in a rootfs directory next to it, with the "
-     "usual namespaces, mounts and capabilities. An existing config.json is never overwritten.",
+     "usual namespaces, mounts and capabilities. With --system, a system container that boots "
+     "the rootfs's own init (/sbin/init, e.g. systemd) as LXC does: a writable root, LXC's "
+     "capabilities, a writable cgroup tree below limits it cannot reach, /run, /run/lock and "
+     "/tmp as tmpfs, a boot id of its own, the stop signal systemd expects (`nsbox stop`), and "
+     "nsbox's default network unless --network none. An existing config.json is never "
+     "overwritten.",
      &kSpecFlags, cmd_spec},
     {"exec", "exec [command options] <container-id> <command> [args...]",
      "run a process in a container",

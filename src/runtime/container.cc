@@ -41,6 +41,7 @@
 #include "security/caps.h"
 #include "security/lsm.h"
 #include "spec/config.h"
+#include "spec/default_spec.h"
 #include "spec/state.h"
 
 namespace nsbox::runtime {
@@ -324,6 +325,29 @@ Result<> add_network_mounts(spec::Config& cfg, const net::Attached& a, const std
   return {};
 }
 
+// annotations["org.nsbox.boot-id"] = "random": a boot id of the container's own, a new one
+// each create (a file in its state directory bound read-only over
+// /proc/sys/kernel/random/boot_id, as LXC does), so that `journalctl -b` inside knows its boots.
+Result<> add_boot_id(spec::Config& cfg, const ContainerDir& dir, const std::string& file) {
+  auto a = cfg.annotations.find(spec::kBootIdAnnotation);
+  if (a == cfg.annotations.end()) return {};
+  if (a->second != "random") {
+    return fail(file + ": annotations[\"" + a->first + "\"]: \"" + a->second + "\": the only value is \"random\"");
+  }
+  if (cfg.find_ns(NsKind::kMount) == nullptr) {
+    return fail(file + ": annotations[\"" + a->first + "\"]: a boot id of its own needs a mount namespace of the container's own");
+  }
+  auto id = TRY(fs::read_file("/proc/sys/kernel/random/uuid"));
+  TRY_CTX(fs::write_file_atomic(dir.fd(), "boot_id", id, 0444), "write " + dir.path() + "/boot_id");
+  spec::Mount m;
+  m.destination = "/proc/sys/kernel/random/boot_id";
+  m.type = "bind";
+  m.source = dir.path() + "/boot_id";
+  m.options = {"bind", "ro", "nosuid", "nodev", "noexec"};
+  cfg.mounts.push_back(TRY(spec::parse_mount_options(std::move(m))));
+  return {};
+}
+
 Result<Created> create_container(const Globals& g, const CreateOptions& o, Live* live) {
   TRY(validate_id(o.id));
   std::string bundle = TRY(absolute(o.bundle));
@@ -372,6 +396,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
   auto dir = TRY(ContainerDir::create(g.root, o.id));
   Defer drop_dir([&] { dir.remove(); });
   std::string notify = TRY(notify_socket(cfg, dir));
+  TRY(add_boot_id(cfg, dir, file));
   spec::State st = initial_state(cfg, o.id, bundle, notify);
   st.resources_json = spec::resources_to_json(cfg.linux.resources);
 

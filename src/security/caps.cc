@@ -5,6 +5,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <optional>
 
@@ -127,6 +128,26 @@ Result<> drop_kept_admin(const spec::Process& p) {
   return capset(*target, "set capabilities (after the seccomp filter: the profile must allow capset)");
 }
 
+// CAP_CHOWN for 0.
+std::string cap_upper_name(int c) {
+  char* name = cap_to_name(static_cast<cap_value_t>(c));
+  std::string upper = name != nullptr ? name : std::to_string(c);
+  cap_free(name);
+  for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return upper;
+}
+
+std::vector<std::string> system_capabilities() {
+  static constexpr int kWithheld[] = {CAP_SYS_MODULE, CAP_SYS_RAWIO, CAP_SYS_TIME, CAP_MAC_ADMIN, CAP_MAC_OVERRIDE};
+  std::vector<std::string> out;
+  for (int c = 0; c <= last_cap(); ++c) {
+    if (std::find(std::begin(kWithheld), std::end(kWithheld), c) != std::end(kWithheld)) continue;
+    if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) != 1) continue;
+    out.push_back(cap_upper_name(c));
+  }
+  return out;
+}
+
 void drop_unavailable(spec::Capabilities& caps) {
   std::vector<std::string> left_out = caps.unknown;
   std::vector<int> gone;
@@ -139,13 +160,7 @@ void drop_unavailable(spec::Capabilities& caps) {
     }
     if (asked) gone.push_back(c);
   }
-  for (int c : gone) {
-    char* name = cap_to_name(static_cast<cap_value_t>(c));
-    std::string upper = name != nullptr ? name : std::to_string(c);
-    cap_free(name);
-    for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    left_out.push_back(upper);
-  }
+  for (int c : gone) left_out.push_back(cap_upper_name(c));
   caps.unknown.clear();
   if (left_out.empty()) return;
   std::string list;

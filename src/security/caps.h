@@ -23,6 +23,11 @@ bool ends_with_admin(const spec::Process& p);
 // them all, in runc's words: runtime-spec 1.1 asks runtimes to warn, not to fail.
 void drop_unavailable(spec::Capabilities& caps);
 
+// The capabilities of a system container, as LXC gives them: every capability this kernel
+// knows and the runtime's bounding set holds, but CAP_SYS_MODULE, CAP_SYS_RAWIO,
+// CAP_SYS_TIME, CAP_MAC_ADMIN and CAP_MAC_OVERRIDE; by name (CAP_CHOWN...), in number order.
+std::vector<std::string> system_capabilities();
+
 // The calling process lives in a user namespace other than the initial one (its uid_map
 // is not the identity map of all ids).
 bool in_user_namespace();

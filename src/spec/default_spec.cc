@@ -4,24 +4,32 @@
 
 namespace nsbox::spec {
 
-std::string default_spec(bool rootless, unsigned uid, unsigned gid,
-                         const std::map<std::string, std::string>& annotations) {
+std::string default_spec(const SpecOptions& o) {
   using json = nlohmann::ordered_json;
-  json caps = json::array({"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"});
+  const bool rootless = o.rootless && !o.system;
+  const bool system = o.system;
+  json caps = system ? json(o.system_caps) : json::array({"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"});
+  json env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"};
+  // systemd and others tell a container by this variable (LXC sets container=lxc).
+  if (system) env.push_back("container=nsbox");
+  json capabilities = {{"bounding", caps}, {"effective", caps}, {"permitted", caps}};
+  if (!system) capabilities["ambient"] = caps;
   json j;
   // runc writes 1.0.2-dev; crun 1.8 refuses versions above 1.1, so this keeps bundles portable.
   j["ociVersion"] = "1.0.2-dev";
   j["process"] = {
       {"terminal", true},
       {"user", {{"uid", 0}, {"gid", 0}}},
-      {"args", {"sh"}},
-      {"env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"}},
+      {"args", {system ? "/sbin/init" : "sh"}},
+      {"env", env},
       {"cwd", "/"},
-      {"capabilities",
-       {{"bounding", caps}, {"effective", caps}, {"permitted", caps}, {"ambient", caps}}},
+      {"capabilities", capabilities},
       {"rlimits", json::array({{{"type", "RLIMIT_NOFILE"}, {"hard", 1024}, {"soft", 1024}}})},
-      {"noNewPrivileges", true}};
-  j["root"] = {{"path", "rootfs"}, {"readonly", true}};
+      // An init starts programs that gain privileges (su, setuid helpers), as on a machine.
+      {"noNewPrivileges", !system}};
+  // A system container's init sets its own limits, within the ones it inherits (as LXC).
+  if (system) j["process"].erase("rlimits");
+  j["root"] = {{"path", "rootfs"}, {"readonly", !system}};
   j["hostname"] = "nsbox";
   json mounts = json::array();
   auto mount = [&](const char* dest, const char* type, const char* src, json opts) {
@@ -46,7 +54,18 @@ std::string default_spec(bool rootless, unsigned uid, unsigned gid,
     mount("/sys", "none", "/sys", {"rbind", "nosuid", "noexec", "nodev", "ro"});
   } else {
     mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"});
-    mount("/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", "ro"});
+    // Writable for a system container's init, which then lives below its limits, in a
+    // cgroup namespace rooted there (nsbox nests it): they stay out of its reach.
+    if (system) {
+      mount("/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime"});
+    } else {
+      mount("/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", "ro"});
+    }
+  }
+  if (system) {
+    mount("/run", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=755", "size=20%"});
+    mount("/run/lock", "tmpfs", "tmpfs", {"nosuid", "nodev", "noexec", "mode=1777", "size=5m"});
+    mount("/tmp", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=1777", "size=50%"});
   }
   j["mounts"] = mounts;
   json linux;
@@ -57,8 +76,8 @@ std::string default_spec(bool rootless, unsigned uid, unsigned gid,
   json ns = json::array({ns_entry("pid"), ns_entry("ipc"), ns_entry("uts"), ns_entry("mount")});
   if (rootless) {
     ns.push_back(ns_entry("user"));
-    linux["uidMappings"] = json::array({{{"containerID", 0}, {"hostID", uid}, {"size", 1}}});
-    linux["gidMappings"] = json::array({{{"containerID", 0}, {"hostID", gid}, {"size", 1}}});
+    linux["uidMappings"] = json::array({{{"containerID", 0}, {"hostID", o.uid}, {"size", 1}}});
+    linux["gidMappings"] = json::array({{{"containerID", 0}, {"hostID", o.gid}, {"size", 1}}});
   } else {
     ns.insert(ns.begin() + 1, ns_entry("network"));
     ns.push_back(ns_entry("cgroup"));
@@ -70,6 +89,13 @@ std::string default_spec(bool rootless, unsigned uid, unsigned gid,
                           "/proc/scsi"};
   linux["readonlyPaths"] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
   j["linux"] = linux;
+  auto annotations = o.annotations;
+  if (system) {
+    // systemd halts on SIGRTMIN+3 (SIGTERM makes it re-execute itself); a boot id of its own
+    // (journalctl -b) for each run.
+    annotations.emplace(kStopSignalAnnotation, "SIGRTMIN+3");
+    annotations.emplace(kBootIdAnnotation, "random");
+  }
   if (!annotations.empty()) j["annotations"] = annotations;
   return j.dump(1, '\t') + "\n";
 }

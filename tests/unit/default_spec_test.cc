@@ -5,7 +5,9 @@
 
 #include <linux/capability.h>
 
+#include <algorithm>
 #include <fstream>
+#include <map>
 
 #include <gtest/gtest.h>
 
@@ -17,10 +19,18 @@ namespace {
 
 using nsbox::testing::TempDir;
 
+SpecOptions options(bool rootless, unsigned uid, unsigned gid) {
+  SpecOptions o;
+  o.rootless = rootless;
+  o.uid = uid;
+  o.gid = gid;
+  return o;
+}
+
 // Write the spec to <bundle>/config.json, as `nsbox spec` does, and load it back.
 Result<Config> load_default(const TempDir& bundle, bool rootless, unsigned uid, unsigned gid) {
   bundle.mkdir("rootfs");
-  bundle.write("config.json", default_spec(rootless, uid, gid));
+  bundle.write("config.json", default_spec(options(rootless, uid, gid)));
   return load_config(bundle.path());
 }
 
@@ -106,7 +116,7 @@ TEST(DefaultSpec, ParsesWithTheRuncDefaults) {
 }
 
 TEST(DefaultSpec, UidGidIgnoredWhenNotRootless) {
-  EXPECT_EQ(default_spec(false, 1000, 1000), default_spec(false, 0, 0));
+  EXPECT_EQ(default_spec(options(false, 1000, 1000)), default_spec(options(false, 0, 0)));
 }
 
 TEST(DefaultSpec, Rootless) {
@@ -148,8 +158,43 @@ TEST(DefaultSpec, Rootless) {
             static_cast<unsigned long>(MS_BIND | MS_REC | MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY));
 }
 
+TEST(DefaultSpec, SystemBootsInitWithWritableCgroupsAndItsAnnotations) {
+  TempDir bundle;
+  ASSERT_FALSE(bundle.path().empty());
+  bundle.mkdir("rootfs");
+  SpecOptions o;
+  o.system = true;
+  o.system_caps = {"CAP_CHOWN", "CAP_SYS_ADMIN", "CAP_SYS_BOOT"};
+  o.annotations = {{"org.nsbox.network", "nsbox"}};
+  bundle.write("config.json", default_spec(o));
+  auto c = load_config(bundle.path());
+  ASSERT_TRUE(c) << c.error().what();
+  ASSERT_TRUE(c->process.has_value());
+  EXPECT_EQ(c->process->args, (std::vector<std::string>{"/sbin/init"}));
+  EXPECT_TRUE(c->process->terminal);
+  EXPECT_FALSE(c->process->no_new_privileges);
+  EXPECT_FALSE(c->root_readonly);
+  EXPECT_NE(std::find(c->process->env.begin(), c->process->env.end(), "container=nsbox"), c->process->env.end());
+  ASSERT_TRUE(c->process->capabilities.has_value());
+  const std::vector<int> caps = {CAP_CHOWN, CAP_SYS_ADMIN, CAP_SYS_BOOT};
+  EXPECT_EQ(c->process->capabilities->bounding, caps);
+  EXPECT_EQ(c->process->capabilities->effective, caps);
+  EXPECT_EQ(c->process->capabilities->permitted, caps);
+  EXPECT_TRUE(c->process->capabilities->ambient.empty());
+  EXPECT_TRUE(c->new_ns(NsKind::kCgroup));
+  EXPECT_TRUE(c->new_ns(NsKind::kNetwork));
+  std::map<std::string, unsigned long> flags;
+  for (const auto& m : c->mounts) flags[m.destination] = m.flags;
+  ASSERT_TRUE(flags.contains("/sys/fs/cgroup"));
+  EXPECT_EQ(flags["/sys/fs/cgroup"] & MS_RDONLY, 0u);
+  for (const char* tmpfs : {"/run", "/run/lock", "/tmp"}) EXPECT_TRUE(flags.contains(tmpfs)) << tmpfs;
+  EXPECT_EQ(c->annotations.at(kStopSignalAnnotation), "SIGRTMIN+3");
+  EXPECT_EQ(c->annotations.at(kBootIdAnnotation), "random");
+  EXPECT_EQ(c->annotations.at("org.nsbox.network"), "nsbox");
+}
+
 TEST(DefaultSpec, IsTabIndentedJsonEndingInANewline) {
-  std::string s = default_spec(false, 0, 0);
+  std::string s = default_spec(options(false, 0, 0));
   ASSERT_FALSE(s.empty());
   EXPECT_TRUE(s.starts_with("{\n\t\"ociVersion\": \"1.0.2-dev\",\n")) << s.substr(0, 40);
   EXPECT_EQ(s.back(), '\n');
