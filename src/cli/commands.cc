@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <iostream>
 #include <limits>
@@ -112,6 +113,9 @@ const std::vector<FlagSpec> kSpecFlags = {
     {{"system"}, false, "", "a system container: boots the rootfs's /sbin/init (systemd) on a terminal, as LXC does"},
     {{"network"}, true, "NAME[:ip=IP]", "join nsbox network NAME (repeatable; none: no network): written as annotations"},
     {{"publish", "p"}, true, "PORTS", "publish HOST:CONTAINER[/tcp|udp] (repeatable): written as annotations"},
+    kHelp};
+const std::vector<FlagSpec> kStopFlags = {
+    {{"time", "t"}, true, "SECONDS", "how long to wait after the stop signal before SIGKILL (default 10; 0: kill at once)"},
     kHelp};
 const std::vector<FlagSpec> kPsFlags = {
     {{"format", "f"}, true, "table|json", "ps(1)'s table (default) or a JSON array of the pids"},
@@ -227,6 +231,26 @@ int cmd_kill(const runtime::Globals& g, const std::vector<std::string>& args) {
   if (!sig) return report(sig.error());
   auto r = runtime::kill(g, p.args[0], *sig, p.flag("all"));
   return r ? 0 : report(r.error());
+}
+
+int cmd_stop(const runtime::Globals& g, const std::vector<std::string>& args) {
+  Parsed p;
+  if (auto rc = parse_verb("stop", args, p)) return *rc;
+  if (!want_args(p, "stop", 1, 1)) return 1;
+  std::string t = p.get("time", "10");
+  int seconds = -1;
+  auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), seconds);
+  if (ec != std::errc() || end != t.data() + t.size() || seconds < 0 || seconds > 86400) {
+    return report(Error(0, "stop: --time \"" + t + "\": a number of seconds from 0 to 86400"));
+  }
+  auto r = runtime::stop(g, p.args[0], seconds);
+  if (!r) return report(r.error());
+  if (*r == runtime::Stopped::kKilled) {
+    log::warn("stop " + p.args[0] + ": killed" +
+              (seconds > 0 ? " (it did not stop within " + std::to_string(seconds) + " s of its stop signal)" : ""));
+    return 2;
+  }
+  return 0;
 }
 
 int cmd_delete(const runtime::Globals& g, const std::vector<std::string>& args) {
@@ -594,6 +618,14 @@ const std::vector<Command> kCommands = {
      "its cgroup. The signal is a name with or without SIG (TERM, SIGKILL), a number, or "
      "RTMIN+N; the default is SIGTERM.",
      &kKillFlags, cmd_kill},
+    {"stop", "stop [--time SECONDS] <container-id>", "stop a container: its stop signal, then SIGKILL",
+     "Stop a running container as a machine is shut down: send its init the container's stop "
+     "signal (the annotation org.nsbox.stop-signal, SIGRTMIN+3 for systemd in a config made by "
+     "`spec --system`; else SIGTERM), wait up to --time seconds for it to end, then SIGKILL "
+     "everything in its cgroups. The container is stopped, not deleted (`nsbox delete`). "
+     "Exit status: 0 when it ended on its stop signal (or was not running), 2 when it had to "
+     "be killed, 1 on error.",
+     &kStopFlags, cmd_stop},
     {"delete", "delete [--force] <container-id>", "delete a container and its resources",
      "Remove a created or stopped container: its state, its cgroup and anything else nsbox "
      "made for it, and run its poststop hooks. A container that still runs is refused "

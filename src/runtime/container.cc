@@ -37,6 +37,7 @@
 #include "process/spawn.h"
 #include "process/terminal.h"
 #include "runtime/hooks.h"
+#include "runtime/signals.h"
 #include "runtime/store.h"
 #include "security/caps.h"
 #include "security/lsm.h"
@@ -631,6 +632,44 @@ Result<> kill(const Globals& g, const std::string& id, int sig, bool all) {
   // takes effect (containerd kills paused tasks this way).
   if (r && sig == SIGKILL && status == Status::kPaused) thaw(st);
   return r;
+}
+
+Result<Stopped> stop(const Globals& g, const std::string& id, int seconds) {
+  auto dir = TRY(ContainerDir::open(g.root, id, Lock::kShared));
+  auto st = TRY(dir.load());
+  dir.unlock();
+  Status status = current_status(st, dir);
+  if (status == Status::kStopped) return Stopped::kAlready;
+  if (status == Status::kCreated || status == Status::kCreating) {
+    return fail("cannot stop container \"" + id + "\" that has not started (delete it)");
+  }
+  int sig = SIGTERM;
+  if (auto a = st.annotations.find(spec::kStopSignalAnnotation); a != st.annotations.end()) {
+    auto parsed = parse_signal(a->second);
+    if (!parsed) return fail(st.bundle + "/config.json: annotations[\"" + a->first + "\"]: " + parsed.error().what());
+    sig = *parsed;
+  }
+  UniqueFd pidfd = pin_init(st);
+  if (!pidfd) return Stopped::kAlready;
+  if (seconds > 0) {
+    if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) < 0 && errno != ESRCH) {
+      return fail_errno("signal container process");
+    }
+    // A frozen init acts on the signal once thawed.
+    if (status == Status::kPaused) thaw(st);
+    pollfd p{pidfd.get(), POLLIN, 0};
+    int rc;
+    while ((rc = ::poll(&p, 1, seconds * 1000)) < 0 && errno == EINTR) {
+    }
+    if (rc > 0) {
+      // Without a pid namespace of its own, what its init leaves behind goes too.
+      if (!st.own_pid_ns && !cgroup::is_empty(st.cgroup_leaves)) cgroup::kill_members(st.cgroup_leaves);
+      return Stopped::kOnSignal;
+    }
+  }
+  kill_and_wait(st);
+  cgroup::kill_members(st.cgroup_leaves);
+  return Stopped::kKilled;
 }
 
 Result<> remove(const Globals& g, const std::string& id, bool force) {

@@ -47,6 +47,11 @@ Result<Created> create(const Globals& g, const CreateOptions& o);
 Result<> start(const Globals& g, const std::string& id);
 Result<> kill(const Globals& g, const std::string& id, int sig, bool all);
 Result<> remove(const Globals& g, const std::string& id, bool force);
+// stop: the container's stop signal (annotations["org.nsbox.stop-signal"], else SIGTERM) to
+// its init, up to `seconds` for it to end, then SIGKILL to everything in its cgroups. The
+// container is stopped afterwards (not deleted).
+enum class Stopped { kOnSignal, kKilled, kAlready };
+Result<Stopped> stop(const Globals& g, const std::string& id, int seconds);
 Result<std::string> state(const Globals& g, const std::string& id);
 Result<std::string> list(const Globals& g, const std::string& format, bool quiet);
 // pause/resume: freeze or thaw every process of the container and wait for it.
