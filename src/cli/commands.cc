@@ -117,6 +117,9 @@ const std::vector<FlagSpec> kSpecFlags = {
 const std::vector<FlagSpec> kStopFlags = {
     {{"time", "t"}, true, "SECONDS", "how long to wait after the stop signal before SIGKILL (default 10; 0: kill at once)"},
     kHelp};
+const std::vector<FlagSpec> kConsoleFlags = {
+    {{"log"}, false, "", "print what the console printed (the last 1 to 2 MiB) instead of attaching"},
+    kHelp};
 const std::vector<FlagSpec> kPsFlags = {
     {{"format", "f"}, true, "table|json", "ps(1)'s table (default) or a JSON array of the pids"},
     kHelp};
@@ -251,6 +254,14 @@ int cmd_stop(const runtime::Globals& g, const std::vector<std::string>& args) {
     return 2;
   }
   return 0;
+}
+
+int cmd_console(const runtime::Globals& g, const std::vector<std::string>& args) {
+  Parsed p;
+  if (auto rc = parse_verb("console", args, p)) return *rc;
+  if (!want_args(p, "console", 1, 1)) return 1;
+  auto r = runtime::console(g, p.args[0], p.flag("log"));
+  return r ? 0 : report(r.error());
 }
 
 int cmd_delete(const runtime::Globals& g, const std::vector<std::string>& args) {
@@ -626,6 +637,14 @@ const std::vector<Command> kCommands = {
      "Exit status: 0 when it ended on its stop signal (or was not running), 2 when it had to "
      "be killed, 1 on error.",
      &kStopFlags, cmd_stop},
+    {"console", "console [--log] <container-id>", "attach to a container's console",
+     "Attach this terminal to the console of a container started detached with a terminal and "
+     "no --console-socket (e.g. `nsbox run -d` of a `spec --system` bundle): nsbox keeps such a "
+     "console in a small process of its own, which logs what it prints and lets any number of "
+     "`nsbox console` attach and detach. Ctrl-a q detaches (Ctrl-a Ctrl-a types a Ctrl-a). "
+     "With input that is not a terminal, it is sent and the output shown until the console is "
+     "quiet. With --log, print the console's log instead.",
+     &kConsoleFlags, cmd_console},
     {"delete", "delete [--force] <container-id>", "delete a container and its resources",
      "Remove a created or stopped container: its state, its cgroup and anything else nsbox "
      "made for it, and run its poststop hooks. A container that still runs is refused "

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <chrono>
 #include <climits>
 #include <cstring>
@@ -34,6 +35,7 @@
 #include "net/netns_ahead.h"
 #include "net/request.h"
 #include "ns/rootfs.h"
+#include "process/console_keeper.h"
 #include "process/spawn.h"
 #include "process/terminal.h"
 #include "runtime/hooks.h"
@@ -104,6 +106,18 @@ void kill_and_wait(const spec::State& st) {
     pollfd p{pidfd.get(), POLLIN, 0};
     ::poll(&p, 1, 10000);
   }
+}
+
+// The console keeper ends with the container's init: waited for (briefly; killed after
+// that), so that nothing writes in the state directory while it goes.
+void end_console_keeper(const spec::State& st) {
+  if (st.console_keeper <= 0) return;
+  UniqueFd pidfd(pidfd_open(st.console_keeper));
+  if (!pidfd || proc_info(st.console_keeper).start_time != st.console_keeper_start) return;
+  pollfd p{pidfd.get(), POLLIN, 0};
+  if (::poll(&p, 1, 2000) == 1) return;
+  ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+  ::poll(&p, 1, 2000);
 }
 
 std::string state_for_hooks(const spec::State& st, Status s) {
@@ -192,9 +206,6 @@ Result<spec::Config> load_checked(const std::string& bundle, const CreateOptions
   std::string file = bundle + "/config.json";
   if (!cfg.process) return fail(file + ": process: required to create a container");
   if (cfg.process->capabilities) security::drop_unavailable(*cfg.process->capabilities);
-  if (cfg.process->terminal && o.console_socket.empty() && !o.foreground) {
-    return fail("cannot allocate tty if nsbox will detach without setting console socket");
-  }
   if (!o.console_socket.empty() && (!cfg.process->terminal || o.foreground)) {
     return fail("cannot use console socket if nsbox will not detach or allocate tty");
   }
@@ -489,8 +500,14 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
   if (spawned.console) {
     if (!o.console_socket.empty()) {
       TRY(process::send_to_console_socket(o.console_socket, spawned.console.get(), spawned.console_name));
-    } else {
+    } else if (o.foreground) {
       out.console = spawned.console.release();
+    } else {
+      // Detached with no one to take the terminal: a keeper holds it (`nsbox console`).
+      auto keeper = TRY(process::start_keeper(dir.path(), spawned.console.get(), spawned.pid));
+      st.console_keeper = keeper.pid;
+      st.console_keeper_start = proc_info(keeper.pid).start_time;
+      TRY_CTX(dir.save(st), "save state");
     }
   }
   if (::renameat(dir.fd(), kExecSocketCreating, dir.fd(), kExecSocket) < 0) {
@@ -569,6 +586,7 @@ Result<> remove_container(const Globals& g, ContainerDir& dir, const spec::State
     }
   }
   run_hooks_warn(st.poststop, "poststop", state_for_hooks(st, Status::kStopped));
+  end_console_keeper(st);
   dir.remove();
   return {};
 }
@@ -694,6 +712,17 @@ Result<> remove(const Globals& g, const std::string& id, bool force) {
                 spec::status_name(status));
   }
   return remove_container(g, dir, st, status, force);
+}
+
+Result<> console(const Globals& g, const std::string& id, bool log_only) {
+  auto dir = TRY(ContainerDir::open(g.root, id, Lock::kNone));
+  auto st = TRY(dir.load());
+  if (log_only) {
+    auto text = TRY(process::console_log(dir.path()));
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return {};
+  }
+  return process::attach_console(dir.path(), id);
 }
 
 Result<std::string> state(const Globals& g, const std::string& id) {

@@ -53,6 +53,8 @@ Result<> remove(const Globals& g, const std::string& id, bool force);
 enum class Stopped { kOnSignal, kKilled, kAlready };
 Result<Stopped> stop(const Globals& g, const std::string& id, int seconds);
 Result<std::string> state(const Globals& g, const std::string& id);
+// console: attach to the console a detached container's keeper holds, or print its log.
+Result<> console(const Globals& g, const std::string& id, bool log_only);
 Result<std::string> list(const Globals& g, const std::string& format, bool quiet);
 // pause/resume: freeze or thaw every process of the container and wait for it.
 Result<> pause(const Globals& g, const std::string& id);

@@ -100,6 +100,10 @@ std::string state_to_json(const State& s) {
     j["systemdUser"] = s.systemd_user;
   }
   if (s.cgroup_nested) j["cgroupNested"] = true;
+  if (s.console_keeper > 0) {
+    j["consoleKeeper"] = s.console_keeper;
+    j["consoleKeeperStart"] = s.console_keeper_start;
+  }
   if (!s.resources_json.empty()) j["resources"] = s.resources_json;
   if (!s.network_json.empty()) j["network"] = s.network_json;
   return j.dump();
@@ -133,6 +137,8 @@ Result<State> state_from_json(const std::string& text, const std::string& file) 
     s.systemd_unit = j.value("systemdUnit", std::string());
     s.systemd_user = j.value("systemdUser", false);
     s.cgroup_nested = j.value("cgroupNested", false);
+    s.console_keeper = int_or<pid_t>(j, "consoleKeeper", 0);
+    s.console_keeper_start = int_or<uint64_t>(j, "consoleKeeperStart", 0);
     s.resources_json = j.value("resources", std::string());
     if (j.contains("addresses")) s.addresses = j.at("addresses").get<std::vector<std::string>>();
     s.network_json = j.value("network", std::string());

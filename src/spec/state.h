@@ -52,6 +52,9 @@ struct State {
   // the record of all that was made for it (net::attached_to_json), undone by delete.
   std::vector<std::string> addresses;
   std::string network_json;
+  // The console keeper of a detached container with a terminal (process/console_keeper.h).
+  pid_t console_keeper = 0;
+  uint64_t console_keeper_start = 0;
 };
 
 // Everything `create` may make on the host for a container, written to
