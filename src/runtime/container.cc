@@ -46,6 +46,7 @@
 #include "spec/config.h"
 #include "spec/default_spec.h"
 #include "spec/state.h"
+#include "systemd/system_state.h"
 
 namespace nsbox::runtime {
 namespace {
@@ -728,7 +729,9 @@ Result<> console(const Globals& g, const std::string& id, bool log_only) {
 Result<std::string> state(const Globals& g, const std::string& id) {
   auto dir = TRY(ContainerDir::open(g.root, id, Lock::kNone));
   auto st = TRY(dir.load());
-  return spec::oci_state_json(st, current_status(st, dir), true) + "\n";
+  Status status = current_status(st, dir);
+  if (status == Status::kRunning) st.system_state = systemd::system_state(st.pid);
+  return spec::oci_state_json(st, status, true) + "\n";
 }
 
 Result<std::string> list(const Globals& g, const std::string& format, bool quiet) {
@@ -760,6 +763,7 @@ Result<std::string> list(const Globals& g, const std::string& format, bool quiet
     auto st = text ? spec::state_summary_from_json(*text, file) : fail(std::move(text.error()));
     if (st) {
       Status status = current_status_at(*st, rootfd.get(), id);
+      if (status == Status::kRunning) st->system_state = systemd::system_state(st->pid);
       rows.push_back({std::move(*st), status});
       continue;
     }
@@ -784,16 +788,17 @@ Result<std::string> list(const Globals& g, const std::string& format, bool quiet
     }
     return out + "]\n";
   }
-  std::vector<std::vector<std::string>> cells = {{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER", "IPS"}};
+  std::vector<std::vector<std::string>> cells = {{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER", "IPS", "SYSTEM"}};
   for (const auto& r : rows) {
     std::string ips;
     for (const auto& a : r.st.addresses) ips += (ips.empty() ? "" : ",") + a;
     cells.push_back({r.st.id, std::to_string(r.status == Status::kStopped || r.status == Status::kUnknown ? 0 : r.st.pid),
                      spec::status_name(r.status), r.st.bundle, r.st.created,
-                     r.st.owner == 0 ? "root" : std::to_string(r.st.owner), ips.empty() ? "-" : ips});
+                     r.st.owner == 0 ? "root" : std::to_string(r.st.owner), ips.empty() ? "-" : ips,
+                     r.st.system_state.empty() ? "-" : r.st.system_state});
   }
   // Columns as Go's tabwriter lays them out for runc (minimum width 12, padding 3).
-  std::vector<size_t> width(7, 12);
+  std::vector<size_t> width(8, 12);
   for (const auto& row : cells) {
     for (size_t c = 0; c + 1 < row.size(); ++c) width[c] = std::max(width[c], row[c].size() + 3);
   }

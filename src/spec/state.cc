@@ -281,6 +281,7 @@ std::string oci_state_json(const State& s, Status status, bool pretty) {
   j["owner"] = s.owner == 0 ? "root" : std::to_string(s.owner);
   if (!s.annotations.empty()) j["annotations"] = s.annotations;
   if (!s.addresses.empty()) j["addresses"] = s.addresses;
+  if (!s.system_state.empty()) j["systemState"] = s.system_state;
   return pretty ? j.dump(2) : j.dump();
 }
 

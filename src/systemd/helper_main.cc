@@ -16,13 +16,22 @@
 //   control_group                     -> {"path": ...} the manager's ControlGroup (user manager)
 // A property is {"name", "signature", "value"}: the value as JSON (a struct as an array).
 // argv[1]: "--system" or "--user" (the user's own manager, as rootless podman uses it).
+//
+// One more use, with no socket: `nsbox-systemd --system-state PID` prints the SystemState of
+// the systemd whose pid is PID (a container's init; its /run/systemd/private reached through
+// /proc/PID/root), as `systemctl is-system-running` would, and exits; 1 when it cannot.
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <systemd/sd-bus.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -335,9 +344,49 @@ void send(const json& reply) {
   (void)::send(3, text.data(), text.size(), MSG_NOSIGNAL);
 }
 
+// The manager's SystemState over its private socket (a direct connection, no bus daemon).
+int print_system_state(const std::string& socket_path) {
+  sd_bus* bus = nullptr;
+  char* state = nullptr;
+  sd_bus_error err = SD_BUS_ERROR_NULL;
+  std::string address = "unix:path=" + socket_path;
+  int r = sd_bus_new(&bus);
+  if (r >= 0) r = sd_bus_set_address(bus, address.c_str());
+  if (r >= 0) r = sd_bus_set_method_call_timeout(bus, 1000 * 1000);
+  if (r >= 0) r = sd_bus_start(bus);
+  if (r >= 0) r = sd_bus_get_property_string(bus, nullptr, kPath, kManager, "SystemState", &err, &state);
+  if (r >= 0) std::printf("%s\n", state);
+  if (r < 0) std::fprintf(stderr, "nsbox-systemd: %s: %s\n", socket_path.c_str(), sd_bus_error_is_set(&err) ? err.message : std::strerror(-r));
+  std::free(state);
+  sd_bus_error_free(&err);
+  if (bus != nullptr) sd_bus_flush_close_unref(bus);
+  return r >= 0 ? 0 : 1;
+}
+
+// systemd takes private connections only from root, known by the peer's credentials, which
+// name no process for a peer outside its pid namespace: connect from a child made there.
+int system_state_of(const std::string& pid) {
+  std::string proc = "/proc/" + pid;
+  int ns = ::open((proc + "/ns/pid").c_str(), O_RDONLY | O_CLOEXEC);
+  if (ns < 0 || ::setns(ns, CLONE_NEWPID) < 0) return 1;
+  ::close(ns);
+  pid_t child = ::fork();
+  if (child < 0) return 1;
+  if (child == 0) {
+    int rc = print_system_state(proc + "/root/run/systemd/private");
+    std::fflush(stdout);
+    ::_exit(rc);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[1]) == "--system-state") return system_state_of(argv[2]);
   bool user = argc > 1 && std::string(argv[1]) == "--user";
   std::unique_ptr<Manager> mgr;
   sd_bus* bus = nullptr;
