@@ -160,14 +160,14 @@ test_list_table() {
   local b id pid created line
   out_err nsbox list
   assert_eq "$RC" 0 "exit status of list with no containers"
-  assert_eq "$(echo "$OUT" | head -1 | tr -s ' ')" "ID PID STATUS BUNDLE CREATED OWNER IPS" "list header"
+  assert_eq "$(echo "$OUT" | head -1 | tr -s ' ')" "ID PID STATUS BUNDLE CREATED OWNER IPS SYSTEM" "list header"
   b=$(make_bundle b sleep 100)
   id=$(cid list)
   nsbox create --bundle "$b" "$id"
   pid=$(nsbox state "$id" | jq -r .pid)
   created=$(nsbox state "$id" | jq -r .created)
   out_err nsbox list
-  assert_eq "$(echo "$OUT" | head -1 | tr -s ' ')" "ID PID STATUS BUNDLE CREATED OWNER IPS" "list header"
+  assert_eq "$(echo "$OUT" | head -1 | tr -s ' ')" "ID PID STATUS BUNDLE CREATED OWNER IPS SYSTEM" "list header"
   assert_eq "$(echo "$OUT" | wc -l)" 2 "lines of list"
   line=$(echo "$OUT" | sed -n 2p | tr -s ' ')
   assert_eq "$line" "$id $pid created $(abs "$b") $created root -" "list row (no address: no network of nsbox's)"

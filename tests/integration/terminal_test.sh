@@ -251,18 +251,73 @@ test_console_socket_run_detached() {
   assert_no_leftovers "$id"
 }
 
-test_terminal_without_console_socket_is_refused() {
-  local b id
-  b=$(tty_bundle misuse 'tty')
-  # A terminal needs somewhere to go when nsbox detaches (runc: "cannot allocate tty if runc
-  # will detach without setting console socket").
-  id=$(cid misuse)
-  expect_fail "console socket" nsbox create --bundle "$b" "$id"
-  assert_contains "$ERR" "tty" "error of create with a terminal and no --console-socket"
-  assert_no_leftovers "$id"
-  expect_fail "console socket" nsbox run -d --bundle "$b" "$id"
+# keeper_gone PID START: the console keeper PID (started at START, /proc/PID/stat field 22)
+# has ended: no such process, another one by now, or a zombie its new parent has not reaped.
+keeper_gone() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+  [ "$(awk '{print $22}' <<<"$stat")" != "$2" ] || [ "$(awk '{print $3}' <<<"$stat")" = Z ]
+}
+
+test_detached_terminal_is_kept_by_a_console_keeper() {
+  local b id keeper start out
+  # No --console-socket and no foreground run to take the terminal: a keeper holds it (LXC's
+  # console), logs it, and `nsbox console` attaches, as often as wanted.
+  b=$(tty_bundle keeper 'echo started-$((6*7)); while read l; do echo "got:$l"; done')
+  id=$(cid keeper)
+  nsbox run -d --bundle "$b" "$id" </dev/null >/dev/null 2>"$TEST_TMP/keeper.err" || fail "run -d with a terminal and no console socket: $(cat "$TEST_TMP/keeper.err")"
+  keeper=$(jq -r '.consoleKeeper // 0' "$TEST_ROOT/$id/state.json")
+  [ "$keeper" -gt 0 ] || fail "no console keeper in the state"
+  start=$(jq -r .consoleKeeperStart "$TEST_ROOT/$id/state.json")
+  wait_for "the console log" grep -q started-42 "$TEST_ROOT/$id/console.log"
+  assert_contains "$(nsbox console --log "$id")" "started-42" "console --log"
+  out=$(printf 'hello\n' | timeout 30 "$NSBOX" --root "$TEST_ROOT" console "$id") || fail "console (1st attach) exited $?"
+  assert_contains "$(crlf "$out")" "got:hello" "the console's answer to the first attach"
+  out=$(printf 'again\n' | timeout 30 "$NSBOX" --root "$TEST_ROOT" console "$id") || fail "console (2nd attach) exited $?"
+  assert_contains "$(crlf "$out")" "got:again" "the console's answer to the second attach"
+  assert_contains "$(nsbox console --log "$id")" "got:again" "console --log after the attaches"
+  nsbox kill "$id" KILL
+  wait_for "container to stop" sh -c "[ \"\$(\"$NSBOX\" --root \"$TEST_ROOT\" state $id | jq -r .status)\" = stopped ]"
+  nsbox delete "$id"
+  keeper_gone "$keeper" "$start" || fail "console keeper $keeper outlived delete"
+  expect_fail "does not exist" nsbox console "$id"
   assert_no_leftovers "$id"
   assert_no_host_mounts
+}
+
+test_console_keeper_never_stalls_the_container_and_bounds_its_log() {
+  local b id keeper start
+  # Nobody attached: 3 MiB of console output still flows (a console socket receiver that
+  # died stalled the writer), and the log keeps at most two files of 1 MiB.
+  b=$(tty_bundle flood 'i=0; while [ $i -lt 3000 ]; do printf "%1023d\n" $i; i=$((i+1)); done; echo flood-done; sleep 1000')
+  id=$(cid flood)
+  nsbox run -d --bundle "$b" "$id" </dev/null >/dev/null
+  keeper=$(jq -r .consoleKeeper "$TEST_ROOT/$id/state.json")
+  start=$(jq -r .consoleKeeperStart "$TEST_ROOT/$id/state.json")
+  local i
+  for i in $(seq 600); do
+    grep -q flood-done "$TEST_ROOT/$id/console.log" 2>/dev/null && break
+    sleep 0.1
+  done
+  grep -q flood-done "$TEST_ROOT/$id/console.log" || fail "the container's console output stalled (no flood-done after 60 s)"
+  [ -f "$TEST_ROOT/$id/console.log.1" ] || fail "the log was not rotated"
+  for f in console.log console.log.1; do
+    [ "$(stat -c %s "$TEST_ROOT/$id/$f")" -le 1048576 ] || fail "$f is over 1 MiB: $(stat -c %s "$TEST_ROOT/$id/$f")"
+  done
+  nsbox delete --force "$id"
+  keeper_gone "$keeper" "$start" || fail "console keeper $keeper outlived delete --force"
+  assert_no_leftovers "$id"
+}
+
+test_exec_detached_terminal_without_console_socket_is_refused() {
+  local b id
+  # exec keeps runc's rule: a detached exec with a terminal needs a console socket.
+  b=$(mk_bundle execmisuse sleep 1000)
+  id=$(cid execmisuse)
+  nsbox run -d --bundle "$b" "$id" </dev/null
+  expect_fail "console socket" nsbox exec -d -t "$id" true
+  nsbox delete --force "$id"
+  assert_no_leftovers "$id"
 }
 
 test_console_socket_without_terminal_or_detach_is_refused() {
