@@ -11,7 +11,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # The tests' own needs: C helpers, terminals, rootless ids, podman's seccomp profile, and
 # the engines they drive (podman, docker, containerd) with what those need.
 "$top/scripts/deps.sh" tmux gcc libc6-dev uidmap golang-github-containers-common \
-  podman catatonit containernetworking-plugins docker.io containerd umoci nftables
+  podman catatonit containernetworking-plugins docker.io containerd umoci nftables mmdebstrap
 "$top/scripts/build.sh"
 (cd "$top/build" && ctest --output-on-failure -j2 "$@")
 # The coverage-guided fuzzers over the config and state parsers, bounded (NSBOX_SKIP_FUZZ=1
@@ -31,7 +31,7 @@ fi
 # whose subject is no kernel's (path resolution through links, profile parsing, the program
 # cache), and the longest under emulation.
 v2_guest() {
-  NSBOX=$top/build/nsbox NSBOX_VM_TESTS="cgroups_test.sh lifecycle_test.sh namespaces_test.sh exec_test.sh seccomp_test.sh idmap_test.sh security_test.sh network_test.sh" \
+  NSBOX=$top/build/nsbox NSBOX_VM_TESTS="cgroups_test.sh lifecycle_test.sh namespaces_test.sh exec_test.sh seccomp_test.sh idmap_test.sh security_test.sh network_test.sh system_test.sh" \
     NSBOX_VM_MODULES="overlay veth bridge nf_tables nft_chain_nat nft_nat nft_masq nft_fib_inet nft_ct" \
     NSBOX_VM_EXTRA_TOOLS="ip nft nsenter unshare" \
     NSBOX_VM_SKIP=${NSBOX_VM_SKIP-^(test_hostile_links_never_reach_host|test_seccomp_bad_profiles|test_seccomp_program_cache)$} \
@@ -58,7 +58,7 @@ systemd_stage() {
     return 0
   fi
   NSBOX=$top/build/nsbox NSBOX_VM_EXTRA_FILES=$top/build/nsbox-systemd \
-    NSBOX_VM_TESTS="systemd_test.sh lifecycle_test.sh exec_test.sh cgroups_test.sh engine_podman_test.sh engine_containerd_test.sh" \
+    NSBOX_VM_TESTS="systemd_test.sh lifecycle_test.sh exec_test.sh cgroups_test.sh system_test.sh engine_podman_test.sh engine_containerd_test.sh" \
     NSBOX_VM_SKIP=${NSBOX_VM_SKIP_SYSTEMD-$SYSTEMD_GUEST_SKIP} \
     NSBOX_VM_ENV=NSBOX_TEST_CGROUP_DRIVER=systemd \
     VM_TIMEOUT=${VM_TIMEOUT_SYSTEMD:-2100} NSBOX_VM_TEST_TIMEOUT=${NSBOX_VM_TEST_TIMEOUT:-240} \

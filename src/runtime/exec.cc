@@ -177,6 +177,29 @@ Result<process::Became> exec_setup(const ExecChild& c) {
 
 namespace {
 
+// Where the exec'd process goes: the container's homes (cgroup.h). On cgroup v2 a home that
+// hands controllers down to cgroups of the container's own (systemd inside does) may hold no
+// process: there the process joins its init's cgroup instead, as runc does.
+std::vector<std::string> exec_cgroups(const spec::State& st) {
+  auto dirs = cgroup::homes(st.cgroup_leaves, st.cgroup_nested);
+  for (auto& d : dirs) {
+    if (!cgroup::is_cgroup2(d)) continue;
+    auto sc = fs::read_file(d + "/cgroup.subtree_control");
+    if (!sc || sc->find_first_not_of(" \n") == std::string::npos) continue;
+    auto own = fs::read_file("/proc/" + std::to_string(st.pid) + "/cgroup");
+    auto hs = cgroup::discover();
+    if (!own || !hs) continue;
+    auto at = own->starts_with("0::") ? 0 : own->find("\n0::");
+    if (at != std::string::npos && at > 0) ++at;
+    auto v2 = std::find_if(hs->begin(), hs->end(), [](const cgroup::Hierarchy& h) { return h.fstype == "cgroup2"; });
+    if (at == std::string::npos || v2 == hs->end()) continue;
+    std::string path = own->substr(at + 3, own->find('\n', at) - at - 3);
+    std::string init_dir = v2->mountpoint + fs::clean_abs(path);
+    if (init_dir.starts_with(d + "/")) d = init_dir;  // (never outside the container's)
+  }
+  return dirs;
+}
+
 Result<int> exec_into(const Globals& g, const ExecOptions& o, ContainerDir& dir, const spec::State& st);
 
 // The recorded init has exited, or does within half a second.
@@ -257,7 +280,7 @@ Result<int> exec_into(const Globals& g, const ExecOptions& o, ContainerDir& dir,
   if (for_children != 0 && ::setns(pidfd.get(), for_children) < 0) {
     return fail_errno("join the container's pid namespace");
   }
-  std::vector<std::string> leaves = cgroup::homes(st.cgroup_leaves, st.cgroup_nested);
+  std::vector<std::string> leaves = exec_cgroups(st);
   if (!o.sub_cgroup.empty()) {
     for (auto& l : leaves) l = fs::clean_abs(l + "/" + fs::clean_abs("/" + o.sub_cgroup));
   }
