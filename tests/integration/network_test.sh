@@ -445,3 +445,25 @@ test_net_devices_move_a_host_interface_in() {
   assert_eq "$(cat "$TEST_TMP/nd3.run")" "nsbox: $b/config.json: linux.netDevices: unable to move network devices without a NET namespace" "the error"
   in_host ip link show hostdev2 >/dev/null || fail "hostdev2 left the host"
 }
+
+test_system_container_joins_the_default_network() {
+  local b ia
+  net_setup
+  # spec --system asks for nsbox's default network (unless --network none); run here as a
+  # plain process on the busybox rootfs, which has no init to boot.
+  b=$TEST_TMP/system
+  mkdir -p "$b"
+  "$NSBOX" spec --system --bundle "$b" || fail "spec --system"
+  assert_eq "$(jq -r '.annotations["org.nsbox.network"]' "$b/config.json")" nsbox "the network annotation of spec --system"
+  edit_config "$b" '.root.path = $r | .root.readonly = true | .process.terminal = false | .process.args = ["sleep", "1000"]' --arg r "$(shared_rootfs)"
+  net_run_d sys "$b"
+  ia=$(ip_of sys)
+  [[ $ia == 10.77.* ]] || fail "address of the system container: [$ia]"
+  assert_contains "$(in_ctr sys ip -4 addr show dev eth0)" "inet $ia/16" "eth0"
+  nsbox_net delete --force "$(cid sys)"
+  assert_no_leftovers "$(cid sys)"
+  assert_net_clean
+  mkdir -p "$TEST_TMP/none"
+  "$NSBOX" spec --system --network none --bundle "$TEST_TMP/none" || fail "spec --system --network none"
+  assert_eq "$(jq -r '.annotations["org.nsbox.network"] // "absent"' "$TEST_TMP/none/config.json")" absent "the network annotation of spec --system --network none"
+}
