@@ -14,9 +14,11 @@ _nsbox_flags() {
     run) opts='-b --bundle --console-socket --pid-file --no-pivot --no-new-keyring --preserve-fds --network -p --publish --dns -d --detach --keep --no-subreaper -h --help' vals='-b --bundle --console-socket --pid-file --preserve-fds --network -p --publish --dns' ;;
     state) opts='-h --help' vals='' ;;
     kill) opts='-a --all -h --help' vals='' ;;
+    stop) opts='-t --time -h --help' vals='-t --time' ;;
+    console) opts='--log -h --help' vals='' ;;
     delete) opts='-f --force -h --help' vals='' ;;
     list) opts='-f --format -q --quiet -h --help' vals='-f --format' ;;
-    spec) opts='-b --bundle --rootless --network -p --publish -h --help' vals='-b --bundle --network -p --publish' ;;
+    spec) opts='-b --bundle --rootless --system --network -p --publish -h --help' vals='-b --bundle --network -p --publish' ;;
     exec) opts='-p --process -t --tty --console-socket -d --detach --pid-file --cwd -e --env -u --user -g --additional-gids -c --cap --no-new-privs --apparmor --process-label --preserve-fds --cgroup --ignore-paused -h --help' vals='-p --process --console-socket --pid-file --cwd -e --env -u --user -g --additional-gids -c --cap --apparmor --process-label --preserve-fds --cgroup' ;;
     ps) opts='-f --format -h --help' vals='-f --format' ;;
     pause) opts='-h --help' vals='' ;;
@@ -32,7 +34,7 @@ _nsbox_flags() {
   esac
 }
 
-_nsbox_commands='create start run state kill delete list spec exec ps pause resume update events features network checkpoint restore help'
+_nsbox_commands='create start run state kill stop console delete list spec exec ps pause resume update events features network checkpoint restore help'
 
 # "-bundle", "--bundle" -> "--bundle"; "-b" -> "-b" (nsbox takes one or two dashes).
 _nsbox_flag_name() {
@@ -102,7 +104,7 @@ _nsbox() {
     words=$_nsbox_commands
   elif ((npos == 0)); then
     case $cmd in
-      start | state | kill | delete | exec | ps | pause | resume | update | events | checkpoint | restore)
+      start | state | kill | stop | console | delete | exec | ps | pause | resume | update | events | checkpoint | restore)
         words=$("$nsbox" ${root:+--root "$root"} list -q 2>/dev/null) ;;
       help) words=$_nsbox_commands ;;
     esac
