@@ -232,16 +232,7 @@ Result<std::vector<std::string>> make_nested(const std::vector<std::string>& lea
   for (size_t i = 0; i < leaves.size(); ++i) {
     const std::string& leaf = leaves[i];
     if (::mkdir(inner[i].c_str(), 0755) < 0 && errno != EEXIST) return fail_errno("create cgroup " + inner[i]);
-    if (is_cgroup2(leaf)) {
-      // Every controller the leaf has, for the container's own tree to distribute. The leaf
-      // holds no process (they are all below it), as v2 requires of a parent.
-      auto available = fs::read_file(leaf + "/cgroup.controllers");
-      std::string enable;
-      std::istringstream words(available ? *available : "");
-      for (std::string c; words >> c;) enable += (enable.empty() ? "+" : " +") + c;
-      if (!enable.empty()) TRY_CTX(fs::write_file(leaf + "/cgroup.subtree_control", enable), "enable controllers in " + leaf);
-      continue;
-    }
+    if (is_cgroup2(leaf)) continue;
     for (const char* f : {"/cpuset.cpus", "/cpuset.mems"}) {
       auto own = fs::read_file(inner[i] + f);
       if (!own || (!own->empty() && *own != "\n")) continue;
@@ -250,6 +241,18 @@ Result<std::vector<std::string>> make_nested(const std::vector<std::string>& lea
     }
   }
   return inner;
+}
+
+Result<> hand_down_controllers(const std::vector<std::string>& leaves) {
+  for (const auto& leaf : leaves) {
+    if (!is_cgroup2(leaf)) continue;
+    auto available = fs::read_file(leaf + "/cgroup.controllers");
+    std::string enable;
+    std::istringstream words(available ? *available : "");
+    for (std::string c; words >> c;) enable += (enable.empty() ? "+" : " +") + c;
+    if (!enable.empty()) TRY_CTX(fs::write_file(leaf + "/cgroup.subtree_control", enable), "enable controllers in " + leaf);
+  }
+  return {};
 }
 
 std::vector<std::string> join_files(const std::vector<std::string>& dirs) {

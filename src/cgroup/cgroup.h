@@ -116,8 +116,11 @@ inline constexpr const char* kNested = "container";
 std::vector<std::string> homes(const std::vector<std::string>& leaves, bool nested);
 // Make kNested below each leaf, after the leaf's limits and device rules are written (a v1
 // devices cgroup copies its parent's rules when made, and refuses a deny-all once it has a
-// child): cpuset's cpus and mems copied, the leaf's v2 controllers enabled for it.
+// child), with cpuset's cpus and mems copied.
 Result<std::vector<std::string>> make_nested(const std::vector<std::string>& leaves);
+// Enable every controller a v2 leaf has for the cgroups below it (its own tree distributes
+// them). v2 allows it only while the leaf itself holds no process.
+Result<> hand_down_controllers(const std::vector<std::string>& leaves);
 
 // Remove a container's cgroups once its processes are gone: every cgroup below each leaf
 // (its init may have made its own: systemd's init.scope, system.slice...), deepest first,

@@ -35,9 +35,12 @@ Result<> Placement::write_limits(bool devices) {
   return {};
 }
 
-Result<> Placement::make_homes() {
-  if (nested_) TRY(make_nested(made_.leaves));
-  return {};
+Result<> Placement::make_homes(pid_t move) {
+  if (!nested_) return {};
+  auto homes = TRY(make_nested(made_.leaves));
+  // A process already in the leaves (put there by systemd) leaves them first.
+  if (move > 0) TRY(enter(homes, move));
+  return hand_down_controllers(made_.leaves);
 }
 
 Result<std::unique_ptr<Placement>> choose(const Choice& c) {

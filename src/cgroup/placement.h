@@ -89,8 +89,9 @@ class Placement {
   // The limits and device rules on the leaves (`devices`: false where the runtime may not
   // write them, rootless).
   Result<> write_limits(bool devices);
-  // For a nested container, after write_limits: its homes made (cgroup::make_nested).
-  Result<> make_homes();
+  // For a nested container, after write_limits: its homes made (cgroup::make_nested), the
+  // process `move` put there if it is in the leaves already, the v2 controllers handed down.
+  Result<> make_homes(pid_t move = 0);
 
   std::vector<Hierarchy> hierarchies_;
   spec::Resources resources_;

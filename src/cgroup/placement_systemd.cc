@@ -79,10 +79,7 @@ class Systemd : public Placement {
     TRY(bus_.set(unit_.unit, props));
     TRY(write_limits(!choice_.rootless));
     // A nested container leaves the unit's cgroup for its home below it (Delegate=yes).
-    if (nested()) {
-      TRY(make_homes());
-      TRY(enter(homes(), pid));
-    }
+    TRY(make_homes(pid));
     return std::vector<std::string>{};
   }
 
