@@ -4,7 +4,8 @@
 # the host's apt mirror (its sources.list), root login on the console with no password.
 # usage: scripts/mkdebian.sh DIR   (DIR/ becomes the root filesystem; reused if complete)
 # The built tree is kept as a tarball in $NSBOX_ROOTFS_CACHE (default /var/tmp/nsbox-rootfs),
-# keyed on this script, so a second DIR costs an extraction (a few seconds).
+# keyed on this script, so a second DIR costs an extraction (a few seconds); a cache given
+# with the tarball in it needs no mmdebstrap (the test guests get it so).
 set -euo pipefail
 dir=${1:?usage: mkdebian.sh DIR}
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -15,13 +16,13 @@ die() { echo "mkdebian: $*" >&2; exit 1; }
 
 [ -e "$dir/.nsbox-debian" ] && [ -x "$dir/sbin/init" ] && exit 0
 [ "$(id -u)" = 0 ] || die "run as root (mmdebstrap builds as root)"
-command -v mmdebstrap >/dev/null || die "mmdebstrap missing (apt-get install mmdebstrap)"
 key=$({ echo "$SUITE $PKGS"; cat "${BASH_SOURCE[0]}"; } | sha256sum | cut -c1-16)
 tarball=$CACHE/debian-$SUITE-systemd-$key.tar
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
 flock 9
 if [ ! -f "$tarball" ]; then
+  command -v mmdebstrap >/dev/null || die "mmdebstrap missing (apt-get install mmdebstrap)"
   # shellcheck source=apt_sources.sh
   . "$SRC/scripts/apt_sources.sh"
   mirror_lines "$SUITE" || die "no apt source for $SUITE in /etc/apt/sources.list*"

@@ -170,7 +170,7 @@ test_list_table() {
   assert_eq "$(echo "$OUT" | head -1 | tr -s ' ')" "ID PID STATUS BUNDLE CREATED OWNER IPS SYSTEM" "list header"
   assert_eq "$(echo "$OUT" | wc -l)" 2 "lines of list"
   line=$(echo "$OUT" | sed -n 2p | tr -s ' ')
-  assert_eq "$line" "$id $pid created $(abs "$b") $created root -" "list row (no address: no network of nsbox's)"
+  assert_eq "$line" "$id $pid created $(abs "$b") $created root - -" "list row (no address: no network of nsbox's; no init state: not systemd)"
 }
 
 test_list_quiet() {

@@ -149,12 +149,11 @@ test_capability_the_host_lacks_is_named_and_dropped() {
 # be built.
 debian_bundle() {
   local b=$TEST_TMP/$1 cache=${NSBOX_TEST_WORK}/debian
-  command -v mmdebstrap >/dev/null || skip "mmdebstrap is not installed (apt-get install mmdebstrap): no Debian root filesystem"
   mkdir -p "$NSBOX_TEST_WORK"
   (
     flock 9
-    "$SRC_DIR/scripts/mkdebian.sh" "$cache" >&2
-  ) 9>"$NSBOX_TEST_WORK/.debian.lock" || skip "scripts/mkdebian.sh could not build the Debian root filesystem"
+    "$SRC_DIR/scripts/mkdebian.sh" "$cache" >&2 2>"$TEST_TMP/mkdebian.err"
+  ) 9>"$NSBOX_TEST_WORK/.debian.lock" || skip "no Debian root filesystem: $(tail -1 "$TEST_TMP/mkdebian.err")"
   mkdir -p "$b"
   cp -a "$cache" "$b/rootfs"
   "$NSBOX" spec --system --network none --bundle "$b" || fail "spec --system failed"
