@@ -57,10 +57,18 @@ systemd_stage() {
     echo "test: NSBOX_SKIP_SYSTEMD_VM=1: the systemd guest stage was skipped"
     return 0
   fi
-  NSBOX=$top/build/nsbox NSBOX_VM_EXTRA_FILES=$top/build/nsbox-systemd \
+  # The Debian root file system the host's system tests built (scripts/mkdebian.sh), if any:
+  # systemd boots in a system container in the guest too (pure v2, the systemd driver).
+  local debian extra=$top/build/nsbox-systemd env=NSBOX_TEST_CGROUP_DRIVER=systemd
+  debian=$(find "${NSBOX_ROOTFS_CACHE:-/var/tmp/nsbox-rootfs}" -maxdepth 1 -name 'debian-bookworm-systemd-*.tar' 2>/dev/null | head -1)
+  if [ -n "$debian" ]; then
+    extra="$extra $debian"
+    env="$env NSBOX_ROOTFS_CACHE=/usr/local/bin"
+  fi
+  NSBOX=$top/build/nsbox NSBOX_VM_EXTRA_FILES=$extra \
     NSBOX_VM_TESTS="systemd_test.sh lifecycle_test.sh exec_test.sh cgroups_test.sh system_test.sh engine_podman_test.sh engine_containerd_test.sh" \
     NSBOX_VM_SKIP=${NSBOX_VM_SKIP_SYSTEMD-$SYSTEMD_GUEST_SKIP} \
-    NSBOX_VM_ENV=NSBOX_TEST_CGROUP_DRIVER=systemd \
+    NSBOX_VM_ENV=$env \
     VM_TIMEOUT=${VM_TIMEOUT_SYSTEMD:-2100} NSBOX_VM_TEST_TIMEOUT=${NSBOX_VM_TEST_TIMEOUT:-240} \
     "$top/tests/vm/systemd-guest.sh"
 }
