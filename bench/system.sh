@@ -59,7 +59,8 @@ wait_booted() {
 }
 
 # boot_and_stop LABEL START STOP: N boots (after one untimed); sets BOOT_MS, STOP_MS (means)
-# and RSS_KB (the keeper's or monitor's resident memory in the last run, from KEEPER_PID_CMD).
+# and RSS_KB, the keeper's or monitor's memory in the last run (from KEEPER_PID_CMD):
+# resident / of which its own (anonymous, not the program's shared file pages).
 boot_and_stop() {
   local label=$1 start=$2 stop=$3 i t0 t1 t2 boot=0 halt=0
   for ((i = 0; i <= N; i++)); do
@@ -68,7 +69,8 @@ boot_and_stop() {
     eval "$start" >/dev/null 2>"$TMP/err" || { echo "bench: $label start failed: $(cat "$TMP/err")" >&2; return 1; }
     wait_booted
     t1=${EPOCHREALTIME/./}
-    [[ $i -eq $N ]] && RSS_KB=$(eval "$KEEPER_PID_CMD" | xargs -r ps -o rss= -p | awk '{s += $1} END {print s + 0}')
+    [[ $i -eq $N ]] && RSS_KB=$(for p in $(eval "$KEEPER_PID_CMD"); do cat "/proc/$p/status"; done |
+      awk '$1 == "VmRSS:" {r += $2} $1 == "RssAnon:" {a += $2} END {printf "%d/%d", r, a}')
     eval "$stop" >/dev/null 2>"$TMP/err" || { echo "bench: $label stop failed: $(cat "$TMP/err")" >&2; return 1; }
     t2=${EPOCHREALTIME/./}
     if ((i > 0)); then
@@ -114,12 +116,12 @@ fi
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else printf "-" }'; }
 printf 'N=%d boots of Debian 12 (systemd %s) to multi-user.target, then a halt; means\n' "$N" \
   "$(chroot "$ROOT" systemctl --version 2>/dev/null | awk 'NR == 1 {print $2}')"
-printf '%-10s %10s %10s %16s\n' "" "boot ms" "stop ms" "keeper RSS KiB"
-printf '%-10s %10s %10s %16s\n' nsbox "${BOOT[nsbox]}" "${STOP[nsbox]}" "${RSS[nsbox]}"
+printf '%-10s %10s %10s %22s\n' "" "boot ms" "stop ms" "keeper RSS/own KiB"
+printf '%-10s %10s %10s %22s\n' nsbox "${BOOT[nsbox]}" "${STOP[nsbox]}" "${RSS[nsbox]}"
 if [[ -n ${BOOT[lxc]:-} ]]; then
-  printf '%-10s %10s %10s %16s\n' lxc "${BOOT[lxc]}" "${STOP[lxc]}" "${RSS[lxc]}"
-  printf '%-10s %10s %10s %16s\n' nsbox/lxc "$(ratio "${BOOT[nsbox]}" "${BOOT[lxc]}")" \
-    "$(ratio "${STOP[nsbox]}" "${STOP[lxc]}")" "$(ratio "${RSS[nsbox]}" "${RSS[lxc]}")"
+  printf '%-10s %10s %10s %22s\n' lxc "${BOOT[lxc]}" "${STOP[lxc]}" "${RSS[lxc]}"
+  printf '%-10s %10s %10s %22s\n' nsbox/lxc "$(ratio "${BOOT[nsbox]}" "${BOOT[lxc]}")" \
+    "$(ratio "${STOP[nsbox]}" "${STOP[lxc]}")" "$(ratio "${RSS[nsbox]%/*}" "${RSS[lxc]%/*}")/$(ratio "${RSS[nsbox]#*/}" "${RSS[lxc]#*/}")"
 else
   echo "lxc: not installed or failed (Debian package lxc): no LXC figure"
 fi

@@ -1,6 +1,7 @@
 #include "process/console_keeper.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -114,6 +115,7 @@ bool forward_output(int master, Log& log, std::vector<Client>& clients) {
 
 [[noreturn]] void keeper_main(int dirfd, int master, int slave, int listener, int log_fd, int pidfd) {
   (void)slave;  // held open: the pty stays up while no container process has it open
+  ::malloc_trim(0);  // what create allocated is not the keeper's to keep
   Log log(dirfd, UniqueFd(log_fd));
   std::vector<Client> clients;
   int fl = ::fcntl(master, F_GETFL);
