@@ -29,3 +29,13 @@ time_runs() {
   done
   awk -v s="$sum" -v n="$N" 'BEGIN { printf "%.2f", s / n / 1000 }'
 }
+
+# lxc_cgroups_mark, then lxc_cgroups_sweep: the cgroups LXC leaves behind (lxc.pivot,
+# lxc.payload.*, lxc.monitor.*) removed, unless they were there at the mark.
+lxc_cgroups_mark() { LXC_CGROUPS_BEFORE=$(find /sys/fs/cgroup -maxdepth 2 -name 'lxc*' 2>/dev/null); }
+lxc_cgroups_sweep() {
+  local d
+  for d in $(find /sys/fs/cgroup -maxdepth 2 -name 'lxc*' 2>/dev/null | sort -r); do
+    grep -qxF "$d" <<<"$LXC_CGROUPS_BEFORE" || find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
+  done
+}

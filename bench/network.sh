@@ -70,7 +70,7 @@ fi
 # bridge from /sys/class/net), the host's cgroup mounts moved in; the cgroups LXC leaves
 # (lxc.pivot, lxc.payload.*, lxc.monitor.*) go afterwards unless they were there before.
 if command -v lxc-start >/dev/null; then
-  lxc_before=$(find /sys/fs/cgroup -maxdepth 2 -name 'lxc*' 2>/dev/null)
+  lxc_cgroups_mark
   mkdir -p "$TMP/lxc/bench"
   cat >"$TMP/lxc/bench/config" <<EOF2
 lxc.uts.name = bench
@@ -94,9 +94,7 @@ EOF2
   MS[lxc]=$(time_runs lxc nsenter -t "$LXC_HOLDER" -n -m lxc-start -n bench -P "$TMP/lxc" -F -o "$TMP/lxc/log") || MS[lxc]=failed
   kill -KILL "$LXC_HOLDER"
   wait "$LXC_HOLDER" 2>/dev/null || true
-  for d in $(find /sys/fs/cgroup -maxdepth 2 -name 'lxc*' 2>/dev/null | sort -r); do
-    grep -qxF "$d" <<<"$lxc_before" || find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
-  done
+  lxc_cgroups_sweep
 fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else printf "-" }'; }

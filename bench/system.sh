@@ -89,7 +89,7 @@ boot_and_stop nsbox "$S run -d --bundle $TMP/bundle sysbench </dev/null" "$S sto
 BOOT[nsbox]=$BOOT_MS STOP[nsbox]=$STOP_MS RSS[nsbox]=$RSS_KB
 
 if command -v lxc-start >/dev/null; then
-  lxc_before=$(find /sys/fs/cgroup -maxdepth 2 -name 'lxc*' 2>/dev/null)
+  lxc_cgroups_mark
   mkdir -p "$TMP/lxc/sysbench"
   cat >"$TMP/lxc/sysbench/config" <<EOF
 lxc.uts.name = sysbench
@@ -108,9 +108,7 @@ EOF
   if boot_and_stop lxc "$L" "in_ns lxc-stop -n sysbench -P $TMP/lxc -t 60"; then
     BOOT[lxc]=$BOOT_MS STOP[lxc]=$STOP_MS RSS[lxc]=$RSS_KB
   fi
-  for d in $(find /sys/fs/cgroup -maxdepth 2 -name 'lxc*' 2>/dev/null | sort -r); do
-    grep -qxF "$d" <<<"$lxc_before" || find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
-  done
+  lxc_cgroups_sweep
 fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else printf "-" }'; }
