@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2015  # "A && B || fail": fail exits
 # Sourced by tests that look at cgroups: where a controller of a process is, on any layout
 # (a v1 hierarchy that has it, else the v2 tree), exactly as /proc/<pid>/cgroup places it.
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # System containers: a container whose init manages its own cgroups lives below limits it
 # cannot reach, and leaves nothing when deleted; `nsbox stop` (the stop signal, then SIGKILL);
 # a boot id of its own; capabilities the host lacks are named; and a Debian root filesystem
@@ -163,8 +164,8 @@ debian_bundle() {
 # wait_system ID STATES: up to 120 s for `nsbox state` to report one of the systemState
 # values (a regex); prints the last one.
 wait_system() {
-  local id=$1 want=$2 s="" i
-  for i in $(seq 600); do
+  local id=$1 want=$2 s="" _
+  for _ in $(seq 600); do
     s=$(nsbox state "$id" | jq -r '.systemState // ""')
     [[ $s =~ ^($want)$ ]] && { echo "$s"; return 0; }
     sleep 0.2
