@@ -208,7 +208,7 @@ void send_window_size(int s) {
 
 }  // namespace
 
-Result<Keeper> start_keeper(const std::string& dir, int master, pid_t init_pid) {
+Result<pid_t> start_keeper(const std::string& dir, int master, pid_t init_pid) {
   UniqueFd dirfd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!dirfd) return fail_errno("open " + dir);
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, init_pid, 0)));
@@ -233,7 +233,7 @@ Result<Keeper> start_keeper(const std::string& dir, int master, pid_t init_pid) 
     detach({dirfd.get(), master, slave.get(), listener.get(), log.get(), pidfd.get()});
     keeper_main(dirfd.get(), master, slave.get(), listener.get(), log.release(), pidfd.get());
   }
-  return Keeper{pid, 0};
+  return pid;
 }
 
 Result<> attach_console(const std::string& dir, const std::string& id) {

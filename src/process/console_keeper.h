@@ -13,7 +13,6 @@
 
 #include <sys/types.h>
 
-#include <cstdint>
 #include <string>
 
 #include "base/error.h"
@@ -24,15 +23,10 @@ inline constexpr const char* kConsoleSocket = "console.sock";
 inline constexpr const char* kConsoleLog = "console.log";
 inline constexpr size_t kConsoleLogMax = 1 << 20;
 
-struct Keeper {
-  pid_t pid = 0;
-  uint64_t start_time = 0;
-};
-
 // Start the keeper of the pty `master` for the container whose init is `init_pid`, its
 // files in the state directory `dir` (a path; opened anew, so no lock held on it is shared).
-// On return console.sock accepts connections.
-Result<Keeper> start_keeper(const std::string& dir, int master, pid_t init_pid);
+// On return console.sock accepts connections. Returns the keeper's pid.
+Result<pid_t> start_keeper(const std::string& dir, int master, pid_t init_pid);
 
 // `nsbox console`: attach the caller's terminal (raw, its window size followed) to the
 // keeper in `dir` until the console goes away or the caller types Ctrl-a q; a caller whose

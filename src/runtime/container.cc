@@ -15,9 +15,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <chrono>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -505,9 +505,8 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
       out.console = spawned.console.release();
     } else {
       // Detached with no one to take the terminal: a keeper holds it (`nsbox console`).
-      auto keeper = TRY(process::start_keeper(dir.path(), spawned.console.get(), spawned.pid));
-      st.console_keeper = keeper.pid;
-      st.console_keeper_start = proc_info(keeper.pid).start_time;
+      st.console_keeper = TRY(process::start_keeper(dir.path(), spawned.console.get(), spawned.pid));
+      st.console_keeper_start = proc_info(st.console_keeper).start_time;
       TRY_CTX(dir.save(st), "save state");
     }
   }
