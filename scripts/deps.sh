@@ -2,7 +2,7 @@
 # Install the Debian 12 packages nsbox needs to build and test, only those missing.
 # usage: scripts/deps.sh [extra packages...]   (scripts/test.sh adds what the tests use)
 set -euo pipefail
-pkgs=(g++ cmake ninja-build pkg-config libcap-dev libseccomp-dev libsystemd-dev libnl-route-3-dev libnftables-dev nlohmann-json3-dev libgtest-dev
+pkgs=(g++ cmake ninja-build pkg-config libcap-dev libseccomp-dev libsystemd-dev libnl-route-3-dev libnftables-dev nlohmann-json3-dev libgtest-dev protobuf-c-compiler libprotobuf-c-dev criu
       busybox-static jq iproute2 util-linux procps "$@")
 missing=()
 for p in "${pkgs[@]}"; do

@@ -31,9 +31,9 @@ fi
 # whose subject is no kernel's (path resolution through links, profile parsing, the program
 # cache), and the longest under emulation.
 v2_guest() {
-  NSBOX=$top/build/nsbox NSBOX_VM_TESTS="cgroups_test.sh lifecycle_test.sh namespaces_test.sh exec_test.sh seccomp_test.sh idmap_test.sh security_test.sh network_test.sh system_test.sh" \
+  NSBOX=$top/build/nsbox NSBOX_VM_TESTS="cgroups_test.sh lifecycle_test.sh namespaces_test.sh exec_test.sh seccomp_test.sh idmap_test.sh security_test.sh network_test.sh system_test.sh checkpoint_test.sh" \
     NSBOX_VM_MODULES="overlay veth bridge nf_tables nft_chain_nat nft_nat nft_masq nft_fib_inet nft_ct" \
-    NSBOX_VM_EXTRA_TOOLS="ip nft nsenter unshare" \
+    NSBOX_VM_EXTRA_TOOLS="ip nft nsenter unshare criu" \
     NSBOX_VM_SKIP=${NSBOX_VM_SKIP-^(test_hostile_links_never_reach_host|test_seccomp_bad_profiles|test_seccomp_program_cache)$} \
     VM_TIMEOUT=${VM_TIMEOUT:-1800} NSBOX_VM_TEST_TIMEOUT=${NSBOX_VM_TEST_TIMEOUT:-150} \
     "$top/tests/vm/run.sh"

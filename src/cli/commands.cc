@@ -17,6 +17,7 @@
 #include "cli/args.h"
 #include "cli/network_command.h"
 #include "net/request.h"
+#include "runtime/checkpoint.h"
 #include "runtime/exec.h"
 #include "runtime/features.h"
 #include "runtime/signals.h"
@@ -120,6 +121,47 @@ const std::vector<FlagSpec> kStopFlags = {
 const std::vector<FlagSpec> kConsoleFlags = {
     {{"log"}, false, "", "print what the console printed (the last 1 to 2 MiB) instead of attaching"},
     kHelp};
+// The flags checkpoint and restore share (runc's).
+const std::vector<FlagSpec> kCriuFlags = {
+    {{"image-path"}, true, "DIR", "where CRIU's images are (default: ./checkpoint)"},
+    {{"work-path"}, true, "DIR", "where CRIU's log and work files go (default: the image directory)"},
+    {{"tcp-established"}, false, "", "established TCP connections too"},
+    {{"ext-unix-sk"}, false, "", "external unix sockets allowed"},
+    {{"shell-job"}, false, "", "a shell job: the terminal is the caller's"},
+    {{"file-locks"}, false, "", "file locks too"},
+    {{"manage-cgroups-mode"}, true, "MODE", "CRIU's cgroups mode: soft, full, strict or ignore"},
+    {{"empty-ns"}, true, "NS", "a namespace CRIU leaves alone (network only; repeatable)"},
+    {{"auto-dedup"}, false, "", "free the parent images' pages as they are dumped again"},
+    {{"lazy-pages"}, false, "", "memory pages on demand (post-copy; needs userfaultfd)"},
+};
+const std::vector<FlagSpec> kCheckpointFlags = [] {
+  std::vector<FlagSpec> f = kCriuFlags;
+  f.push_back({{"parent-path"}, true, "DIR", "the pre-dump this one follows, relative to --image-path"});
+  f.push_back({{"leave-running"}, false, "", "the container keeps running after the checkpoint"});
+  f.push_back({{"tcp-skip-in-flight"}, false, "", "skip in-flight TCP connections"});
+  f.push_back({{"link-remap"}, false, "", "link files that are open but unlinked"});
+  f.push_back({{"page-server"}, true, "ADDRESS:PORT", "send the memory pages to a CRIU page server"});
+  f.push_back({{"status-fd"}, true, "FD", "with --lazy-pages: one NUL byte on FD once the pages can be served"});
+  f.push_back({{"pre-dump"}, false, "", "only the memory, the container keeps running (for a later dump)"});
+  f.push_back(kHelp);
+  return f;
+}();
+const std::vector<FlagSpec> kRestoreFlags = [] {
+  std::vector<FlagSpec> f = kCriuFlags;
+  f.push_back({{"bundle", "b"}, true, "DIR", "the container's bundle (default: current directory)"});
+  f.push_back(kDetach);
+  f.push_back(kPidFile);
+  f.push_back(kConsoleSocket);
+  f.push_back({{"no-subreaper"}, false, "", "do not become the restored process's subreaper"});
+  f.push_back({{"no-pivot"}, false, "", "accepted, as runc (CRIU sets up the root itself)"});
+  f.push_back({{"no-new-keyring"}, false, "", "accepted (engines send it)"});
+  f.push_back({{"tcp-close"}, false, "", "restore TCP connections closed"});
+  f.push_back({{"parent-path"}, true, "DIR", "accepted (containerd sends it)"});
+  f.push_back({{"lsm-profile"}, true, "TYPE:NAME", "the LSM profile to restore the processes under"});
+  f.push_back({{"lsm-mount-context"}, true, "CONTEXT", "the SELinux mount context of the restored mounts"});
+  f.push_back(kHelp);
+  return f;
+}();
 const std::vector<FlagSpec> kPsFlags = {
     {{"format", "f"}, true, "table|json", "ps(1)'s table (default) or a JSON array of the pids"},
     kHelp};
@@ -579,21 +621,42 @@ int cmd_help(const runtime::Globals&, const std::vector<std::string>& args) {
 }
 
 // A verb nsbox does not have yet: its help says so, anything else fails.
-int not_yet(const char* verb, const std::vector<std::string>& args) {
-  if (auto p = parse(args, kHelpOnly, true); p && p->flag("help")) {
-    std::fputs(help_text(*find_command(verb)).c_str(), stdout);
-    return 0;
+int cmd_checkpoint(const runtime::Globals& g, const std::vector<std::string>& args) {
+  Parsed p;
+  if (auto rc = parse_verb("checkpoint", args, p)) return *rc;
+  if (!want_args(p, "checkpoint", 1, 1)) return 1;
+  runtime::CheckpointOptions o;
+  o.image_path = p.get("image-path");
+  o.work_path = p.get("work-path");
+  o.parent_path = p.get("parent-path");
+  o.page_server = p.get("page-server");
+  o.manage_cgroups_mode = p.get("manage-cgroups-mode");
+  if (p.has("empty-ns")) o.empty_ns = p.values.at("empty-ns");
+  o.leave_running = p.flag("leave-running");
+  o.tcp_established = p.flag("tcp-established");
+  o.tcp_skip_in_flight = p.flag("tcp-skip-in-flight");
+  o.link_remap = p.flag("link-remap");
+  o.ext_unix_sk = p.flag("ext-unix-sk");
+  o.shell_job = p.flag("shell-job");
+  o.file_locks = p.flag("file-locks");
+  o.pre_dump = p.flag("pre-dump");
+  o.lazy_pages = p.flag("lazy-pages");
+  o.auto_dedup = p.flag("auto-dedup");
+  if (p.has("status-fd")) {
+    std::string v = p.get("status-fd");
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), o.status_fd);
+    if (ec != std::errc() || end != v.data() + v.size()) return report(Error(0, "invalid --status-fd argument " + v));
   }
-  log::error(std::string(verb) + ": not implemented by this nsbox version");
-  return 1;
-}
-
-int cmd_checkpoint(const runtime::Globals&, const std::vector<std::string>& args) {
-  return not_yet("checkpoint", args);
+  auto r = runtime::checkpoint(g, p.args[0], o);
+  return r ? 0 : report(r.error());
 }
 
 int cmd_restore(const runtime::Globals&, const std::vector<std::string>& args) {
-  return not_yet("restore", args);
+  Parsed p;
+  if (auto rc = parse_verb("restore", args, p)) return *rc;
+  if (!want_args(p, "restore", 1, 1)) return 1;
+  log::error("restore: not implemented by this nsbox version yet");
+  return 1;
 }
 
 int cmd_network_verb(const runtime::Globals& g, const std::vector<std::string>& args) {
@@ -709,14 +772,16 @@ const std::vector<Command> kCommands = {
      "create/run --network); the network \"nsbox\" (bridge nsbox0, 10.77.0.0/16) is made on first use. "
      "The state directory (--root) holds them.",
      &kNetworkFlags, cmd_network_verb},
-    {"checkpoint", "checkpoint [command options] <container-id>", "checkpoint (not yet)",
-     "Checkpoint a running container to disk. Not implemented by this version of nsbox: it "
-     "always fails.",
-     &kHelpOnly, cmd_checkpoint},
-    {"restore", "restore [command options] <container-id>", "restore (not yet)",
-     "Restore a container from a checkpoint. Not implemented by this version of nsbox: it "
-     "always fails.",
-     &kHelpOnly, cmd_restore},
+    {"checkpoint", "checkpoint [command options] <container-id>", "checkpoint a running container",
+     "Save a running (or paused) container's processes with CRIU (Debian's criu, through its RPC "
+     "service `criu swrk`) into --image-path, as runc does: with the files restore needs beside "
+     "CRIU's images (descriptors.json), CRIU's log in --work-path. Afterwards the container is "
+     "gone, unless --leave-running or --pre-dump.",
+     &kCheckpointFlags, cmd_checkpoint},
+    {"restore", "restore [command options] <container-id>", "restore a container (not yet)",
+     "Restore a container from a checkpoint. Its flags are runc's; the restore itself is not "
+     "implemented by this version of nsbox: it always fails.",
+     &kRestoreFlags, cmd_restore},
     {"help", "help [command]", "print the help of a command",
      "Print the help of a command, as `nsbox COMMAND --help` does; without one, the list of "
      "commands (`nsbox --help` also lists the global options).",

@@ -312,6 +312,12 @@ void detach_rootfs_bind(const std::string& root, uint64_t mount_before) {
   }
 }
 
+std::vector<std::string> default_device_paths() {
+  std::vector<std::string> out;
+  for (const auto& d : kDefaultDevices) out.emplace_back(d.path);
+  return out;
+}
+
 Result<> mount_all(const RootfsContext& ctx, int rootfd) {
   const spec::Config& cfg = *ctx.cfg;
   bool dev_bound = false;

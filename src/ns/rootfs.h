@@ -47,4 +47,7 @@ uint64_t mount_id_at(const std::string& path);
 // `root` before (`mount_before`, from mount_id_at ahead of create).
 void detach_rootfs_bind(const std::string& root, uint64_t mount_before);
 
+// The device nodes every container gets (/dev/null, /dev/zero...), by path.
+std::vector<std::string> default_device_paths();
+
 }  // namespace nsbox::ns

@@ -338,6 +338,18 @@ Result<> add_network_mounts(spec::Config& cfg, const net::Attached& a, const std
   return {};
 }
 
+// What the process's fds 0, 1, 2 are (readlink of /proc/PID/fd/N, "" where unreadable).
+std::vector<std::string> stdio_names(pid_t pid) {
+  std::vector<std::string> out;
+  for (int fd = 0; fd < 3; ++fd) {
+    char buf[PATH_MAX];
+    std::string link = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
+    ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
+    out.emplace_back(n > 0 ? std::string(buf, static_cast<size_t>(n)) : "");
+  }
+  return out;
+}
+
 // annotations["org.nsbox.boot-id"] = "random": a boot id of the container's own, a new one
 // each create (a file in its state directory bound read-only over
 // /proc/sys/kernel/random/boot_id, as LXC does), so that `journalctl -b` inside knows its boots.
@@ -459,6 +471,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, Live*
   // The state is complete once the process is in its cgroups: saved while it sets itself up
   // (on failure the whole directory goes).
   so.while_child_sets_up = [&](pid_t pid) -> Result<> {
+    st.external_descriptors = stdio_names(pid);
     st.cgroup_leaves = placement->leaves();
     st.cgroup_created = placement->created();
     st.pid = pid;

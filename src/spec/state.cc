@@ -100,6 +100,7 @@ std::string state_to_json(const State& s) {
     j["systemdUser"] = s.systemd_user;
   }
   if (s.cgroup_nested) j["cgroupNested"] = true;
+  if (!s.external_descriptors.empty()) j["externalDescriptors"] = s.external_descriptors;
   if (s.console_keeper > 0) {
     j["consoleKeeper"] = s.console_keeper;
     j["consoleKeeperStart"] = s.console_keeper_start;
@@ -137,6 +138,7 @@ Result<State> state_from_json(const std::string& text, const std::string& file) 
     s.systemd_unit = j.value("systemdUnit", std::string());
     s.systemd_user = j.value("systemdUser", false);
     s.cgroup_nested = j.value("cgroupNested", false);
+    if (j.contains("externalDescriptors")) s.external_descriptors = j.at("externalDescriptors").get<std::vector<std::string>>();
     s.console_keeper = int_or<pid_t>(j, "consoleKeeper", 0);
     s.console_keeper_start = int_or<uint64_t>(j, "consoleKeeperStart", 0);
     s.resources_json = j.value("resources", std::string());

@@ -55,6 +55,9 @@ struct State {
   // The console keeper of a detached container with a terminal (process/console_keeper.h).
   pid_t console_keeper = 0;
   uint64_t console_keeper_start = 0;
+  // What the init's fds 0, 1 and 2 were at create (readlink of /proc/PID/fd/N; "" if
+  // unreadable): checkpoint writes them to descriptors.json for restore, as runc does.
+  std::vector<std::string> external_descriptors;
   // Its init's state as systemctl is-system-running says (systemd/system_state.h): read by
   // `state` and `list` for a running container, shown by oci_state_json, never saved.
   std::string system_state;
