@@ -27,13 +27,14 @@ if [ "${NSBOX_SKIP_VM:-0}" = 1 ]; then
 fi
 # The two guests run at the same time: under emulation each keeps about one core busy.
 # The cgroup v2 guest (tests/vm/run.sh): the cgroup, lifecycle, namespace, exec, seccomp, idmap,
-# security and network tests on Debian's 6.1 kernel with cgroup2 alone. Left to the host: the tests
+# security, network, system container and checkpoint tests (real CRIU dumps: Debian's CRIU 3.17
+# cannot dump on the host's 6.18) on Debian's 6.1 kernel with cgroup2 alone. Left to the host: the tests
 # whose subject is no kernel's (path resolution through links, profile parsing, the program
 # cache), and the longest under emulation.
 v2_guest() {
   NSBOX=$top/build/nsbox NSBOX_VM_TESTS="cgroups_test.sh lifecycle_test.sh namespaces_test.sh exec_test.sh seccomp_test.sh idmap_test.sh security_test.sh network_test.sh system_test.sh checkpoint_test.sh" \
-    NSBOX_VM_MODULES="overlay veth bridge nf_tables nft_chain_nat nft_nat nft_masq nft_fib_inet nft_ct" \
-    NSBOX_VM_EXTRA_TOOLS="ip nft nsenter unshare criu" \
+    NSBOX_VM_MODULES="overlay veth bridge nf_tables nft_chain_nat nft_nat nft_masq nft_fib_inet nft_ct unix_diag inet_diag tcp_diag udp_diag netlink_diag af_packet_diag tun nf_conntrack_netlink" \
+    NSBOX_VM_EXTRA_TOOLS="ip nft nsenter unshare criu tar" \
     NSBOX_VM_SKIP=${NSBOX_VM_SKIP-^(test_hostile_links_never_reach_host|test_seccomp_bad_profiles|test_seccomp_program_cache)$} \
     VM_TIMEOUT=${VM_TIMEOUT:-1800} NSBOX_VM_TEST_TIMEOUT=${NSBOX_VM_TEST_TIMEOUT:-150} \
     "$top/tests/vm/run.sh"

@@ -27,7 +27,7 @@ _nsbox_flags() {
     events) opts='--stats --interval -h --help' vals='--interval' ;;
     features) opts='-h --help' vals='' ;;
     network) opts='--subnet --gateway --bridge --no-nat --internal -f --format -q --quiet -h --help' vals='--subnet --gateway --bridge -f --format' ;;
-    checkpoint) opts='--image-path --work-path --tcp-established --ext-unix-sk --shell-job --file-locks --manage-cgroups-mode --empty-ns --auto-dedup --lazy-pages --parent-path --leave-running --tcp-skip-in-flight --link-remap --page-server --status-fd --pre-dump -h --help' vals='--image-path --work-path --manage-cgroups-mode --empty-ns --parent-path --page-server --status-fd' ;;
+    checkpoint) opts='--image-path --work-path --tcp-established --ext-unix-sk --shell-job --file-locks --manage-cgroups-mode --empty-ns --auto-dedup --lazy-pages --parent-path --leave-running --tcp-skip-in-flight --link-remap --page-server --status-fd --pre-dump --network-lock -h --help' vals='--image-path --work-path --manage-cgroups-mode --empty-ns --parent-path --page-server --status-fd --network-lock' ;;
     restore) opts='--image-path --work-path --tcp-established --ext-unix-sk --shell-job --file-locks --manage-cgroups-mode --empty-ns --auto-dedup --lazy-pages -b --bundle -d --detach --pid-file --console-socket --no-subreaper --no-pivot --no-new-keyring --tcp-close --parent-path --lsm-profile --lsm-mount-context -h --help' vals='--image-path --work-path --manage-cgroups-mode --empty-ns -b --bundle --pid-file --console-socket --parent-path --lsm-profile --lsm-mount-context' ;;
     help) opts='-h --help' vals='' ;;
     *) opts='' vals='' ;;

@@ -143,6 +143,7 @@ const std::vector<FlagSpec> kCheckpointFlags = [] {
   f.push_back({{"page-server"}, true, "ADDRESS:PORT", "send the memory pages to a CRIU page server"});
   f.push_back({{"status-fd"}, true, "FD", "with --lazy-pages: one NUL byte on FD once the pages can be served"});
   f.push_back({{"pre-dump"}, false, "", "only the memory, the container keeps running (for a later dump)"});
+  f.push_back({{"network-lock"}, true, "METHOD", "iptables or nftables (default: iptables if iptables-restore is installed)"});
   f.push_back(kHelp);
   return f;
 }();
@@ -631,6 +632,7 @@ int cmd_checkpoint(const runtime::Globals& g, const std::vector<std::string>& ar
   o.parent_path = p.get("parent-path");
   o.page_server = p.get("page-server");
   o.manage_cgroups_mode = p.get("manage-cgroups-mode");
+  o.network_lock = p.get("network-lock");
   if (p.has("empty-ns")) o.empty_ns = p.values.at("empty-ns");
   o.leave_running = p.flag("leave-running");
   o.tcp_established = p.flag("tcp-established");

@@ -42,6 +42,25 @@ Result<CriuCgMode> cgroups_mode(const std::string& m) {
   return fail("invalid manage-cgroups-mode value");
 }
 
+bool on_path(const std::string& program) {
+  const char* path = ::getenv("PATH");
+  std::string p = path != nullptr ? path : "/usr/sbin:/usr/bin:/sbin:/bin";
+  for (size_t start = 0; start <= p.size();) {
+    size_t end = p.find(':', start);
+    if (end == std::string::npos) end = p.size();
+    if (end > start && ::access((p.substr(start, end - start) + "/" + program).c_str(), X_OK) == 0) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+Result<CriuNetworkLockMethod> network_lock(const std::string& m) {
+  if (m == "iptables") return CRIU_NETWORK_LOCK_METHOD__IPTABLES;
+  if (m == "nftables") return CRIU_NETWORK_LOCK_METHOD__NFTABLES;
+  if (m.empty()) return on_path("iptables-restore") ? CRIU_NETWORK_LOCK_METHOD__IPTABLES : CRIU_NETWORK_LOCK_METHOD__NFTABLES;
+  return fail("unknown network lock method specified: \"" + m + "\" (iptables or nftables)");
+}
+
 // "ADDRESS:PORT" as Go's net.SplitHostPort takes it ([v6]:port too).
 Result<std::pair<std::string, int>> page_server(const std::string& s) {
   const std::string use = "Use --page-server ADDRESS:PORT to specify page server";
@@ -154,6 +173,7 @@ Result<> checkpoint(const Globals& g, const std::string& id, const CheckpointOpt
     if (n != "network") return fail("namespace \"" + n + "\" is not supported");
   }
   CriuCgMode cg_mode = TRY(cgroups_mode(o.manage_cgroups_mode));
+  CriuNetworkLockMethod lock = TRY(network_lock(o.network_lock));
   if (o.lazy_pages && o.status_fd >= 0) {
     int fl = ::fcntl(o.status_fd, F_GETFL);
     if (fl < 0) return fail_errno("invalid --status-fd argument " + std::to_string(o.status_fd));
@@ -212,6 +232,8 @@ Result<> checkpoint(const Globals& g, const std::string& id, const CheckpointOpt
   set(opts.has_orphan_pts_master, opts.orphan_pts_master, true);
   set(opts.has_auto_dedup, opts.auto_dedup, o.auto_dedup);
   set(opts.has_lazy_pages, opts.lazy_pages, o.lazy_pages);
+  opts.has_network_lock = true;
+  opts.network_lock = lock;
   opts.has_empty_ns = true;
   opts.empty_ns = empty_ns;
   if (work_fd) {

@@ -17,6 +17,9 @@ struct CheckpointOptions {
   std::string page_server;  // ADDRESS:PORT
   std::string manage_cgroups_mode;  // "", soft, full, strict, ignore
   std::vector<std::string> empty_ns;  // only "network"
+  // How CRIU keeps the network quiet while it dumps: iptables or nftables (crun's flag);
+  // "" is iptables where iptables-restore is on the PATH (runc's way), else nftables.
+  std::string network_lock;
   bool leave_running = false, tcp_established = false, tcp_skip_in_flight = false, link_remap = false,
        ext_unix_sk = false, shell_job = false, file_locks = false, pre_dump = false, lazy_pages = false,
        auto_dedup = false;

@@ -5,12 +5,21 @@
 # container gone afterwards (or still running with --leave-running), pre-dumps.
 # shellcheck disable=SC2016  # container scripts are literal
 
-cp_bundle() { make_bundle "nsbox-leftover-marker-$(cid "$1")" sh -c 'i=0; while :; do i=$((i+1)); sleep 0.1; done'; }
+# cp_bundle NAME: a busybox container counting in a loop, its stdio on its own /dev/null (CRIU
+# dumps no file of a mount outside the container: the host's /dev/null `run -d </dev/null` gives
+# it is one; engines give pipes or a terminal, restored through descriptors.json).
+cp_bundle() { make_bundle "nsbox-leftover-marker-$(cid "$1")" sh -c 'exec </dev/null >/dev/null 2>&1; i=0; while :; do i=$((i+1)); sleep 0.1; done'; }
 
-# criu_works: skip unless CRIU can dump on this kernel.
+# criu_works: skip unless CRIU can dump here. (`criu check` also asks for what nsbox's dumps do
+# not use, tun devices, veth pairs made by CRIU, iptables: it is no gate.)
 criu_works() {
   command -v criu >/dev/null || skip "criu is not installed (apt-get install criu)"
-  criu check >"$TEST_TMP/criu-check.log" 2>&1 || skip "criu check fails on this kernel: $(grep -m1 -i error "$TEST_TMP/criu-check.log")"
+  local have k
+  have=$(criu --version | awk '/^Version:/ {split($2, v, "."); print v[1] * 10000 + v[2] * 100 + v[3]}')
+  k=$(uname -r | awk -F. '{print $1 * 100 + $2}')
+  if [ "$k" -ge 613 ] && [ "${have:-0}" -lt 40100 ]; then
+    skip "CRIU $(criu --version | awk '/^Version:/ {print $2}') cannot dump on kernel $(uname -r) (kernels from 6.13 need CRIU 4.1; the cgroup v2 guest runs Debian's 6.1)"
+  fi
 }
 
 test_engines_probes() {
@@ -31,6 +40,7 @@ test_checkpoint_checks_its_flags_first() {
   expect_fail "Invalid port number" nsbox checkpoint --image-path "$TEST_TMP/img" --page-server host:port "$id"
   expect_fail 'namespace "pid" is not supported' nsbox checkpoint --image-path "$TEST_TMP/img" --empty-ns pid "$id"
   expect_fail "invalid manage-cgroups-mode value" nsbox checkpoint --image-path "$TEST_TMP/img" --manage-cgroups-mode some "$id"
+  expect_fail "unknown network lock method specified" nsbox checkpoint --image-path "$TEST_TMP/img" --network-lock pf "$id"
   expect_fail "expected 1 argument" nsbox checkpoint
   # No CRIU to be found: what to install.
   expect_fail "criu not found: install Debian's criu" env PATH=/nonexistent "$NSBOX" --root "$TEST_ROOT" checkpoint --image-path "$TEST_TMP/img" "$id"
