@@ -7,6 +7,8 @@
 #include <ctime>
 #include <string>
 
+#include "base/time.h"
+
 namespace nsbox::log {
 namespace {
 
@@ -22,17 +24,6 @@ const char* level_name(Level l) {
     case Level::kError: return "error";
   }
   return "info";
-}
-
-std::string now_rfc3339() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm t{};
-  gmtime_r(&ts.tv_sec, &t);
-  char buf[64];
-  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
-  snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
-  return buf;
 }
 
 void write_all(int fd, const std::string& s) {

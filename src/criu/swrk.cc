@@ -10,6 +10,8 @@
 #include <cstring>
 #include <memory>
 
+#include "process/exec_path.h"
+
 extern char** environ;
 
 namespace nsbox::criu {
@@ -17,25 +19,13 @@ namespace {
 
 constexpr size_t kMaxMessage = 40960;  // as runc reads
 
-// criu on the PATH, as runc finds it.
-std::string criu_path() {
-  const char* path = ::getenv("PATH");
-  std::string p = path != nullptr ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  size_t start = 0;
-  while (start <= p.size()) {
-    size_t end = p.find(':', start);
-    if (end == std::string::npos) end = p.size();
-    std::string dir = p.substr(start, end - start);
-    if (!dir.empty()) {
-      std::string c = dir + "/criu";
-      if (::access(c.c_str(), X_OK) == 0) return c;
-    }
-    start = end + 1;
-  }
-  return "";
-}
-
 }  // namespace
+
+std::string find_program(const std::string& name) {
+  const char* path = ::getenv("PATH");
+  auto found = process::look_path(name, {std::string("PATH=") + (path != nullptr ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")});
+  return found ? *found : "";
+}
 
 int version_number(int major, int minor, int sublevel, bool git) {
   if (git) return major * 10000 + (minor + 1) * 100;
@@ -57,7 +47,7 @@ const char* type_name(CriuReqType t) {
 }
 
 Result<Swrk> Swrk::start(const std::vector<int>& extra_fds, const int stdio[3]) {
-  std::string path = criu_path();
+  std::string path = find_program("criu");
   if (path.empty()) return fail("criu not found: install Debian's criu (apt-get install criu)");
   int sp[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) return fail_errno("socketpair");

@@ -20,6 +20,9 @@ extern "C" {
 
 namespace nsbox::criu {
 
+// The program `name` on this process's PATH (as CRIU and runc look for theirs), or "".
+std::string find_program(const std::string& name);
+
 // CRIU's version as runc counts it: major*10000 + minor*100 + sublevel; a git build counts as
 // the next minor.
 int version_number(int major, int minor, int sublevel, bool git);

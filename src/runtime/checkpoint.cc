@@ -42,22 +42,10 @@ Result<CriuCgMode> cgroups_mode(const std::string& m) {
   return fail("invalid manage-cgroups-mode value");
 }
 
-bool on_path(const std::string& program) {
-  const char* path = ::getenv("PATH");
-  std::string p = path != nullptr ? path : "/usr/sbin:/usr/bin:/sbin:/bin";
-  for (size_t start = 0; start <= p.size();) {
-    size_t end = p.find(':', start);
-    if (end == std::string::npos) end = p.size();
-    if (end > start && ::access((p.substr(start, end - start) + "/" + program).c_str(), X_OK) == 0) return true;
-    start = end + 1;
-  }
-  return false;
-}
-
 Result<CriuNetworkLockMethod> network_lock(const std::string& m) {
   if (m == "iptables") return CRIU_NETWORK_LOCK_METHOD__IPTABLES;
   if (m == "nftables") return CRIU_NETWORK_LOCK_METHOD__NFTABLES;
-  if (m.empty()) return on_path("iptables-restore") ? CRIU_NETWORK_LOCK_METHOD__IPTABLES : CRIU_NETWORK_LOCK_METHOD__NFTABLES;
+  if (m.empty()) return !criu::find_program("iptables-restore").empty() ? CRIU_NETWORK_LOCK_METHOD__IPTABLES : CRIU_NETWORK_LOCK_METHOD__NFTABLES;
   return fail("unknown network lock method specified: \"" + m + "\" (iptables or nftables)");
 }
 
